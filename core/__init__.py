@@ -1,0 +1,16 @@
+"""vaekit.core: the domain-agnostic VAE core (models by composition, objectives, diagnostics,
+trainer). Imports torch, numpy and pyyaml only."""
+from .errors import (CheckpointError, ConfigError, DataValidationError, MissingDependencyError, NotFittedError,
+                     TrainingError, VaekitError)
+from .types import Batch, DataBundle, DataInfo, LatentSample, LossOutput, VAEOutput
+from .registry import Registry
+from .schedules import Constant, Cyclical, Exponential, Linear, Schedule, build_schedule
+from .likelihoods import (LIKELIHOODS, BernoulliLikelihood, CategoricalLikelihood, GaussianLikelihood, Likelihood,
+                          MultinomialLikelihood)
+from .encoders import ENCODERS, ConvEncoder, Encoder, GRUEncoder, MLPEncoder
+from .decoders import DECODERS, ConvDecoder, Decoder, GRUDecoder, MLPDecoder
+from .heads import HEADS, GaussianHead, GumbelSoftmaxHead, LatentHead
+from .priors import PRIORS, ConditionalGaussian, Prior, StandardNormal, UniformCategorical
+from .nn import MLP, ConditionEmbedder
+from .vae import VAE, ComponentConfig, ConditionConfig, ModelConfig, build_vae
+from .objectives import ELBO, CapacityConfig, ObjectiveConfig, build_objective, iwae_nll

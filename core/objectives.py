@@ -1,0 +1,181 @@
+"""Objectives: weigh the terms a :class:`~vaekit.core.vae.VAE` computes into one loss.
+
+The model computes terms, the objective weighs them, the trainer owns time: every weight
+that changes during training is a :mod:`~vaekit.core.schedules` function of the step.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Union
+
+import torch
+from torch import Tensor
+
+from .errors import ConfigError
+from .schedules import Schedule, build_schedule
+from .types import Batch, LossOutput, VAEOutput
+
+ScheduleSpec = Union[float, Dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CapacityConfig:
+    """Capacity objective of Burgess et al. 2018: ``gamma * |KL - C(step)|``.
+
+    ``target`` is ``C`` in nats: a number or a schedule (typically linear from 0 up).
+    """
+
+    target: ScheduleSpec
+    gamma: float = 100.0
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    """The objective section of a run config.
+
+    Attributes
+    ----------
+    beta : float or schedule
+        KL weight (Higgins et al. 2017); a schedule gives KL annealing, e.g.
+        ``{kind: linear, start: 0, end: 1, steps: 10000}`` (Bowman et al. 2016) or
+        ``{kind: cyclical, period: 5000, ratio: 0.5}`` (Fu et al. 2019).
+    free_bits : float
+        Nats per latent unit below which the KL is not penalised (Kingma et al. 2016).
+    capacity : CapacityConfig, optional
+        Replace ``beta * KL`` by ``gamma * |KL - C|`` (Burgess et al. 2018).
+    temperature : float or schedule, optional
+        Gumbel-softmax temperature (only for categorical latent heads).
+    n_samples : int
+        Posterior samples per example for the Monte-Carlo reconstruction term.
+    """
+
+    beta: ScheduleSpec = 1.0
+    free_bits: float = 0.0
+    capacity: Optional[CapacityConfig] = None
+    temperature: Optional[ScheduleSpec] = None
+    n_samples: int = 1
+
+    def validate(self, path: str = "objective") -> None:
+        build_objective(self, path)
+
+
+def _active_units_in_batch(out: VAEOutput, threshold: float = 0.01) -> int:
+    """Units whose posterior mean varies across the batch (Burda et al. 2016 criterion,
+    estimated on one batch; :mod:`~vaekit.core.diagnostics` computes it on a whole split)."""
+    q = out.posterior
+    if q.batch_shape[0] < 2:
+        return 0
+    if hasattr(q, "loc"):
+        var = q.loc.detach().float().var(0)
+    else:
+        var = q.probs.detach().float().var(0).sum(-1)
+    return int((var > threshold).sum())
+
+
+class ELBO:
+    """Negative evidence lower bound with beta, free bits or capacity.
+
+    ``loss = mean_b recon_nll + beta(step) * KLterm`` where ``KLterm`` is
+    ``mean_b sum_k kl[:, k]``, or with free bits ``sum_k max(free_bits, mean_b kl[:, k])``.
+    With a capacity, ``loss = mean_b recon_nll + gamma * |mean_b sum_k kl - C(step)|`` (a
+    penalty, never a clamp, so the KL keeps its gradient).
+
+    Parameters
+    ----------
+    beta : float or Schedule
+    free_bits : float
+    capacity : CapacityConfig, optional
+    temperature : float or Schedule, optional
+    n_samples : int
+    """
+
+    def __init__(self, beta: Union[float, Schedule] = 1.0, free_bits: float = 0.0,
+                 capacity: Optional[CapacityConfig] = None, temperature: Union[None, float, Schedule] = None,
+                 n_samples: int = 1, where: str = "objective"):
+        self.beta = build_schedule(beta, f"{where}.beta")
+        if free_bits < 0:
+            raise ConfigError(f"{where}.free_bits: must be >= 0 nats per unit; got {free_bits!r}.")
+        if free_bits > 0 and capacity is not None:
+            raise ConfigError(f"{where}: free_bits and capacity are two ways to control the rate; got both "
+                              f"(free_bits={free_bits}, capacity={capacity}). Keep one.")
+        if n_samples < 1:
+            raise ConfigError(f"{where}.n_samples: must be >= 1; got {n_samples!r}.")
+        self.free_bits = float(free_bits)
+        self.capacity = capacity
+        self.capacity_target = build_schedule(capacity.target, f"{where}.capacity.target") if capacity else None
+        self.temperature = build_schedule(temperature, f"{where}.temperature")
+        self.n_samples = int(n_samples)
+
+    def model_kwargs(self, step: int) -> Dict[str, Any]:
+        """Extra arguments for ``model(batch, ...)`` at ``step`` (e.g. the temperature)."""
+        kw: Dict[str, Any] = {"n_samples": self.n_samples}
+        if self.temperature is not None:
+            kw["temperature"] = self.temperature(step)
+        return kw
+
+    def __call__(self, out: VAEOutput, step: int) -> LossOutput:
+        recon = out.recon_nll.float()
+        recon_mean = recon.mean()  # mean over samples and batch
+        kl = out.kl.float()  # (B, U)
+        kl_total = kl.sum(1).mean()
+        beta = self.beta(step)
+        terms: Dict[str, float] = {}
+        if self.capacity is not None:
+            c = self.capacity_target(step)
+            loss = recon_mean + self.capacity.gamma * (kl_total - c).abs()
+            terms["capacity"] = c
+        elif self.free_bits > 0:
+            if not out.kl_is_analytic:
+                raise ConfigError("objective.free_bits: free bits needs the KL per latent unit in closed form, "
+                                  "but this model's KL is a Monte-Carlo estimate (e.g. a flow). Set "
+                                  "free_bits: 0 or use a Gaussian/categorical posterior and prior.")
+            kl_term = torch.clamp(kl.mean(0), min=self.free_bits).sum()
+            loss = recon_mean + beta * kl_term
+            terms["kl_term"] = float(kl_term.detach())
+        else:
+            loss = recon_mean + beta * kl_total
+        for name, t in out.extra.items():
+            loss = loss + t.float().mean()
+            terms[name] = float(t.detach().float().mean())
+        rd = float(recon_mean.detach())
+        kd = float(kl_total.detach())
+        terms.update(loss=float(loss.detach()), recon=rd, kl=kd, elbo=-(rd + kd), beta=beta,
+                     active_units=_active_units_in_batch(out))
+        if out.n_tokens is not None:
+            terms["n_tokens"] = float(out.n_tokens.float().mean())
+        return LossOutput(loss=loss, terms=terms)
+
+
+def build_objective(cfg: ObjectiveConfig, where: str = "objective") -> ELBO:
+    """Build the objective from its config section."""
+    return ELBO(cfg.beta, cfg.free_bits, cfg.capacity, cfg.temperature, cfg.n_samples, where=where)
+
+
+@torch.no_grad()
+def iwae_nll(model, batch: Batch, k: int = 100, chunk: int = 0) -> Tensor:
+    """Importance-weighted estimate of ``-log p(x)`` per example, ``(B,)`` nats (Burda et al. 2016).
+
+    ``log p(x) >= log (1/k) sum_i p(x, z_i) / q(z_i|x)``, which tightens as ``k`` grows and
+    equals the ELBO at ``k = 1``.
+
+    Parameters
+    ----------
+    model : VAE
+    batch : Batch
+    k : int
+        Number of importance samples.
+    chunk : int
+        Samples per forward pass (0: all at once); bounds memory for large ``k``.
+    """
+    if k < 1:
+        raise ConfigError(f"iwae_nll: k must be >= 1 importance samples; got {k!r}.")
+    chunk = k if chunk <= 0 else min(chunk, k)
+    parts = []
+    done = 0
+    while done < k:
+        n = min(chunk, k - done)
+        parts.append(model.log_importance_weights(batch, n).float())
+        done += n
+    log_w = torch.cat(parts, 0)  # (k, B)
+    return -(torch.logsumexp(log_w, 0) - math.log(k))

@@ -1,0 +1,121 @@
+"""Name -> constructor registries with schema-checked construction.
+
+Components are configured as ``{kind: NAME, params: {...}}``. ``Registry.build`` checks
+``params`` against the constructor's signature, so a typo or a wrong argument is reported
+with the dotted config path and a did-you-mean suggestion instead of a ``TypeError`` deep in
+``__init__`` (DESIGN.md 1.3: constructors are schemas).
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any, Callable, Dict, Generic, Iterable, List, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+
+def did_you_mean(name: str, options: Iterable[str]) -> str:
+    """Return ``" Did you mean 'x'?"`` for the closest option, or ``""``."""
+    close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class Registry(Generic[T]):
+    """A named collection of constructors (classes or factory functions).
+
+    Parameters
+    ----------
+    what : str
+        What the registry holds, for messages (e.g. ``"encoder"``).
+    """
+
+    def __init__(self, what: str):
+        self.what = what
+        self._items: Dict[str, Callable[..., T]] = {}
+
+    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        """Decorator registering ``obj`` under ``name``."""
+
+        def deco(obj: Callable[..., T]) -> Callable[..., T]:
+            if name in self._items and self._items[name] is not obj:
+                raise ValueError(f"{self.what} {name!r} is already registered")
+            self._items[name] = obj
+            return obj
+
+        return deco
+
+    def names(self) -> List[str]:
+        return sorted(self._items)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._items
+
+    def get(self, name: str, where: str = "kind") -> Callable[..., T]:
+        if name not in self._items:
+            raise ConfigError(
+                f"{where}: unknown {self.what} {name!r}.{did_you_mean(name, self._items)} "
+                f"Valid: {', '.join(self.names())}."
+            )
+        return self._items[name]
+
+    def build(self, name: str, params: Dict[str, Any] | None = None, *, where: str = "",
+              wired: Dict[str, Any] | None = None) -> T:
+        """Construct ``name`` from user ``params`` plus ``wired`` arguments.
+
+        Parameters
+        ----------
+        name : str
+            Registered kind.
+        params : dict
+            User-supplied constructor arguments (from the config).
+        where : str
+            Dotted config path of this component, for messages.
+        wired : dict
+            Arguments vaekit derives from the data or the rest of the model (``in_dim``,
+            ``latent_dim``...). Only those the constructor accepts are passed; a user
+            param that collides with one is an error, because vaekit sets it.
+        """
+        params = dict(params or {})
+        wired = dict(wired or {})
+        ctor = self.get(name, f"{where}.kind" if where else "kind")
+        sig = inspect.signature(ctor)
+        kinds = {p.kind for p in sig.parameters.values()}
+        # A class that inherits a bare (*args, **kwargs) constructor (e.g. nn.Module's) takes
+        # no config arguments; only a constructor that also names parameters forwards **kwargs.
+        if kinds <= {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
+            sig = sig.replace(parameters=[])
+        accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+        accepted = {n for n, p in sig.parameters.items()
+                    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n != "self"}
+        pwhere = f"{where}.params" if where else "params"
+        for key in params:
+            if key in wired and key in accepted:
+                raise ConfigError(
+                    f"{pwhere}.{key}: this argument of {self.what} {name!r} is wired by vaekit "
+                    f"from the data or the model section (here {wired[key]!r}); got {params[key]!r}. "
+                    f"Remove it from {pwhere} (e.g. set the latent width with model.latent_dim)."
+                )
+            if key not in accepted and not accepts_kwargs:
+                user_opts = sorted(accepted - set(wired))
+                raise ConfigError(
+                    f"{pwhere}.{key}: unknown argument of {self.what} {name!r}."
+                    f"{did_you_mean(key, user_opts)} Valid: {', '.join(user_opts) or '(none)'}."
+                )
+        kwargs = {k: v for k, v in wired.items() if k in accepted or accepts_kwargs}
+        kwargs.update(params)
+        missing = [n for n, p in sig.parameters.items()
+                   if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                   and n != "self" and n not in kwargs]
+        if missing:
+            raise ConfigError(
+                f"{pwhere}: {self.what} {name!r} needs {', '.join(missing)}; got params "
+                f"{sorted(params)}. Add {missing[0]!r} to {pwhere}."
+            )
+        try:
+            return ctor(**kwargs)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{pwhere}: building {self.what} {name!r} failed: {exc}") from exc

@@ -1,0 +1,286 @@
+"""The one ``VAE``: encoder + latent head + prior + decoder (+ condition embedder).
+
+beta-VAE, cVAE and Gumbel-softmax VAEs are configurations of this class (DESIGN.md 1.1);
+:func:`build_vae` wires a :class:`ModelConfig` to the data's dimensions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.distributions import Categorical, Distribution, Normal
+
+from .decoders import DECODERS, Decoder
+from .encoders import ENCODERS, Encoder
+from .errors import ConfigError, DataValidationError
+from .heads import HEADS, LatentHead
+from .likelihoods import LIKELIHOODS
+from .nn import ConditionEmbedder
+from .priors import PRIORS, Prior
+from .types import Batch, DataInfo, VAEOutput
+
+
+@dataclass(frozen=True)
+class ComponentConfig:
+    """``{kind: NAME, params: {...}}``; params are checked against the constructor."""
+
+    kind: str
+    params: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConditionConfig:
+    """How a cVAE uses its condition (Sohn et al. 2015).
+
+    Attributes
+    ----------
+    use : bool
+        Build a conditional model when the data has a condition.
+    embed_dim : int
+        Width of the embedded condition.
+    into_encoder, into_decoder : bool
+        Where the embedded condition is concatenated.
+    """
+
+    use: bool = True
+    embed_dim: int = 16
+    into_encoder: bool = True
+    into_decoder: bool = True
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The model section of a run config.
+
+    ``prior`` defaults to the head's family (``standard_normal`` or
+    ``uniform_categorical``); use ``conditional_gaussian`` for a learned ``p(z|c)``.
+    ``likelihood`` defaults to the data's (``DataInfo.likelihood``).
+    """
+
+    latent_dim: int = 16
+    encoder: ComponentConfig = field(default_factory=lambda: ComponentConfig("mlp"))
+    head: ComponentConfig = field(default_factory=lambda: ComponentConfig("gaussian"))
+    decoder: ComponentConfig = field(default_factory=lambda: ComponentConfig("mlp"))
+    prior: Optional[ComponentConfig] = None
+    likelihood: Optional[ComponentConfig] = None
+    condition: ConditionConfig = field(default_factory=ConditionConfig)
+
+    def validate(self, path: str = "model") -> None:
+        if self.latent_dim <= 0:
+            raise ConfigError(f"{path}.latent_dim: must be a positive integer; got {self.latent_dim!r}.")
+
+
+class VAE(nn.Module):
+    """A variational autoencoder assembled from components.
+
+    Parameters
+    ----------
+    encoder : Encoder
+    head : LatentHead
+    decoder : Decoder
+    prior : Prior
+    cond_embedder : ConditionEmbedder, optional
+        Present for a conditional VAE.
+    cond_into_encoder, cond_into_decoder : bool
+    """
+
+    def __init__(self, encoder: Encoder, head: LatentHead, decoder: Decoder, prior: Prior,
+                 cond_embedder: Optional[ConditionEmbedder] = None, cond_into_encoder: bool = True,
+                 cond_into_decoder: bool = True):
+        super().__init__()
+        if head.family != prior.family:
+            raise ConfigError(f"model.prior: a {head.family} latent head needs a {head.family} prior; got a "
+                              f"{prior.family} prior ({type(prior).__name__}).")
+        if prior.conditional and cond_embedder is None:
+            raise ConfigError("model.prior: a conditional prior needs a conditional model (data with a condition).")
+        self.encoder, self.head, self.decoder, self.prior = encoder, head, decoder, prior
+        self.cond_embedder = cond_embedder
+        self.cond_into_encoder, self.cond_into_decoder = cond_into_encoder, cond_into_decoder
+
+    # ------------------------------------------------------------------ conditions
+    @property
+    def conditional(self) -> bool:
+        return self.cond_embedder is not None
+
+    def _cond_help(self) -> str:
+        e = self.cond_embedder
+        return (f"long class ids of shape (n,) in [0, {e.n_classes})" if e.n_classes
+                else f"a float tensor of shape (n, {e.cond_dim})")
+
+    def _embed_cond(self, cond: Optional[Tensor], n: int, where: str) -> Optional[Tensor]:
+        if self.cond_embedder is None:
+            if cond is not None:
+                raise DataValidationError(f"{where}: this model is not conditional; got a cond tensor. "
+                                          f"Call it without cond, or train a cVAE on data with a condition.")
+            return None
+        if cond is None:
+            raise DataValidationError(f"{where}: this is a conditional VAE and needs cond: {self._cond_help()}; "
+                                      f"got None.")
+        if cond.shape[0] != n:
+            raise DataValidationError(f"{where}: cond has {cond.shape[0]} rows but there are {n} examples; "
+                                      f"pass {self._cond_help()} with n={n}.")
+        return self.cond_embedder(cond)
+
+    # ------------------------------------------------------------------ core pieces
+    def _features(self, x: Tensor, c: Optional[Tensor], mask: Optional[Tensor]) -> Tensor:
+        return self.encoder(x, c if self.cond_into_encoder else None, mask)
+
+    def _dec_cond(self, c: Optional[Tensor]) -> Optional[Tensor]:
+        return c if self.cond_into_decoder else None
+
+    def encode(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Distribution:
+        """The posterior ``q(z|x[, c])`` (``batch_shape (B, D)`` or ``(B, G)``)."""
+        c = self._embed_cond(cond, x.shape[0], "encode")
+        return self.head.posterior(self._features(x, c, mask))
+
+    def embed(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Tensor:
+        """Deterministic embedding (posterior mean / mode), ``(B, z_dim)``."""
+        c = self._embed_cond(cond, x.shape[0], "embed")
+        return self.head.mode(self._features(x, c, mask))
+
+    def decode(self, z: Tensor, cond: Optional[Tensor] = None, x: Optional[Tensor] = None) -> Distribution:
+        """``p(x|z[, c])``; ``x`` is for teacher forcing of autoregressive decoders."""
+        c = self._embed_cond(cond, z.shape[0], "decode")
+        return self.decoder(z, self._dec_cond(c), x)
+
+    def forward(self, batch: Batch, n_samples: int = 1, **head_kwargs) -> VAEOutput:
+        """Compute the ELBO terms for ``batch``.
+
+        Parameters
+        ----------
+        batch : Batch
+        n_samples : int
+            Posterior samples ``S``; with ``S > 1`` ``z`` is ``(S, B, D)`` and ``recon_nll``
+            is ``(S, B)``.
+        **head_kwargs
+            Passed to the latent head (e.g. ``temperature`` of a Gumbel-softmax head).
+        """
+        x, mask = batch.x, batch.mask
+        b = x.shape[0]
+        c = self._embed_cond(batch.cond, b, "forward")
+        h = self._features(x, c, mask)
+        prior = self.prior(b, c)
+        ls = self.head(h, prior, n_samples=n_samples, prior_module=self.prior, **head_kwargs)
+        recon_nll, px = self._recon(ls.z, c, x, mask, n_samples)
+        n_tokens = mask.sum(1) if mask is not None else None
+        return VAEOutput(recon_nll=recon_nll, kl=ls.kl, kl_is_analytic=ls.kl_is_analytic, z=ls.z,
+                         posterior=ls.posterior, px=px, n_tokens=n_tokens)
+
+    def _recon(self, z: Tensor, c: Optional[Tensor], x: Tensor, mask: Optional[Tensor], s: int):
+        """Decode ``z`` ((B, D) or (S, B, D)) against ``x``; returns ``recon_nll`` and ``px``."""
+        if s == 1 and z.dim() == 2:
+            px = self.decoder(z, self._dec_cond(c), x)
+            return self.decoder.likelihood.nll(px, x, mask), px
+        b = x.shape[0]
+        zf = z.reshape(s * b, z.shape[-1])
+        rep = lambda t: None if t is None else t.repeat(s, *([1] * (t.dim() - 1)))  # noqa: E731
+        xf = rep(x)
+        px = self.decoder(zf, self._dec_cond(rep(c)), xf)
+        return self.decoder.likelihood.nll(px, xf, rep(mask)).reshape(s, b), px
+
+    def log_importance_weights(self, batch: Batch, k: int) -> Tensor:
+        """``log p(x, z_i) - log q(z_i|x)`` for ``k`` posterior samples, ``(k, B)``."""
+        x, mask = batch.x, batch.mask
+        b = x.shape[0]
+        c = self._embed_cond(batch.cond, b, "log_importance_weights")
+        q = self.head.posterior(self._features(x, c, mask))
+        prior = self.prior(b, c)
+        z, log_q, log_p = self.head.importance_sample(q, prior, self.prior, k)
+        recon_nll, _ = self._recon(z, c, x, mask, k)
+        return -recon_nll + log_p - log_q
+
+    # ------------------------------------------------------------------ generation
+    @torch.no_grad()
+    def sample_prior(self, n: int, cond: Optional[Tensor] = None, generator: Optional[torch.Generator] = None) -> Tensor:
+        """``n`` latent codes from the prior, ``(n, z_dim)``; seedable with ``generator``."""
+        c = self._embed_cond(cond, n, "sample")
+        dist = self.prior(n, c)
+        if isinstance(dist, Normal):
+            eps = torch.randn(dist.loc.shape, generator=generator, device=dist.loc.device)
+            return dist.loc + dist.scale * eps
+        if isinstance(dist, Categorical):
+            p = dist.probs.reshape(-1, dist.probs.shape[-1])
+            idx = torch.multinomial(p, 1, generator=generator).reshape(dist.probs.shape[:-1])
+            return F.one_hot(idx, dist.probs.shape[-1]).float().reshape(n, -1)
+        return dist.sample()
+
+    @torch.no_grad()
+    def sample(self, n: int, cond: Optional[Tensor] = None, generator: Optional[torch.Generator] = None,
+               sample_x: bool = False, **gen_kwargs) -> Tensor:
+        """Generate ``n`` examples in data space.
+
+        Parameters
+        ----------
+        n : int
+        cond : Tensor, optional
+            Required for a cVAE: ``(n, cond_dim)`` floats or ``(n,)`` class ids; a single
+            condition ``(cond_dim,)`` (or a scalar class id) is repeated ``n`` times.
+        generator : torch.Generator, optional
+            Makes the samples reproducible.
+        sample_x : bool
+            Sample ``x ~ p(x|z)`` instead of taking its mean / greedy decoding.
+        """
+        if cond is not None and self.cond_embedder is not None:
+            single = cond.dim() == 0 or (cond.dim() == 1 and self.cond_embedder.n_classes == 0
+                                         and cond.shape[0] == self.cond_embedder.cond_dim)
+            if single:
+                cond = cond.reshape(1, -1).expand(n, -1) if cond.dim() else cond.reshape(1).expand(n)
+                if self.cond_embedder.n_classes == 0 and cond.dim() == 2 and cond.shape[1] != self.cond_embedder.cond_dim:
+                    cond = cond.reshape(n, -1)
+        z = self.sample_prior(n, cond, generator)
+        c = self._embed_cond(cond, n, "sample")
+        return self.decoder.generate(z, self._dec_cond(c), generator=generator, sample=sample_x, **gen_kwargs)
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None, **gen_kwargs) -> Tensor:
+        """Decode the deterministic embedding of ``x`` back to data space."""
+        z = self.embed(x, cond, mask)
+        c = self._embed_cond(cond, x.shape[0], "reconstruct")
+        return self.decoder.generate(z, self._dec_cond(c), **gen_kwargs)
+
+
+def build_vae(cfg: ModelConfig, info: DataInfo) -> VAE:
+    """Build a :class:`VAE` from a :class:`ModelConfig` and the data's :class:`DataInfo`.
+
+    Dimensions that follow from the data (input width, vocabulary, condition width...) are
+    wired here; users configure only what is a real choice. Incompatible choices (a
+    categorical head with a Gaussian prior, a GRU decoder on vectors) raise
+    :class:`ConfigError` naming the config path.
+    """
+    cond_embedder = None
+    use_cond = info.has_cond and cfg.condition.use
+    if use_cond:
+        cond_embedder = ConditionEmbedder(info.cond_dim if not info.n_cond_classes else 0,
+                                          info.n_cond_classes, cfg.condition.embed_dim)
+    e_dim = cfg.condition.embed_dim if use_cond else 0
+    seq = dict(vocab_size=info.vocab_size, pad_id=info.pad_id, bos_id=info.bos_id, eos_id=info.eos_id,
+               unk_id=info.unk_id, max_len=info.shape[0] if info.kind == "sequence" else None)
+    seq = {k: v for k, v in seq.items() if v is not None}
+
+    encoder = ENCODERS.build(cfg.encoder.kind, cfg.encoder.params, where="model.encoder", wired=dict(
+        in_dim=info.x_dim, in_shape=info.shape, cond_dim=e_dim if cfg.condition.into_encoder else 0, **seq))
+    head = HEADS.build(cfg.head.kind, cfg.head.params, where="model.head",
+                       wired=dict(in_dim=encoder.out_dim, latent_dim=cfg.latent_dim))
+    prior_cfg = cfg.prior or ComponentConfig("standard_normal" if head.family == "gaussian" else "uniform_categorical")
+    prior = PRIORS.build(prior_cfg.kind, prior_cfg.params, where="model.prior", wired=dict(
+        latent_dim=head.z_dim, cond_dim=e_dim, n_groups=getattr(head, "n_groups", None),
+        n_categories=getattr(head, "n_categories", None)))
+    lik_cfg = cfg.likelihood or ComponentConfig(info.likelihood)
+    likelihood = LIKELIHOODS.build(lik_cfg.kind, lik_cfg.params, where="model.likelihood",
+                                   wired=dict(x_dim=info.x_dim))
+    if info.kind == "sequence" and lik_cfg.kind != "categorical":
+        raise ConfigError(f"model.likelihood.kind: token sequences need 'categorical'; got {lik_cfg.kind!r}.")
+    dec_cls = DECODERS.get(cfg.decoder.kind, "model.decoder.kind")
+    if info.kind != "sequence" and getattr(dec_cls, "autoregressive", False):
+        raise ConfigError(f"model.decoder.kind: {cfg.decoder.kind!r} decodes token sequences but the data is "
+                          f"{info.kind} {tuple(info.shape)}. Use 'mlp' (or 'conv' for images).")
+    decoder = DECODERS.build(cfg.decoder.kind, cfg.decoder.params, where="model.decoder", wired=dict(
+        latent_dim=head.z_dim, out_shape=info.shape, likelihood=likelihood,
+        cond_dim=e_dim if cfg.condition.into_decoder else 0, **seq))
+    if info.kind == "sequence" and not decoder.autoregressive:
+        raise ConfigError(f"model.decoder.kind: token sequences need a sequence decoder such as 'gru'; got "
+                          f"{cfg.decoder.kind!r}.")
+    return VAE(encoder, head, decoder, prior, cond_embedder, cfg.condition.into_encoder, cfg.condition.into_decoder)

@@ -1,0 +1,463 @@
+"""The training loop: AMP, gradient clipping and accumulation, DDP, atomic checkpoints,
+exact resume, early stopping, progress bar and ``metrics.jsonl`` (nanoGPT-shaped).
+
+Data order and randomness are functions of ``(seed, step, slot)`` only (see
+:mod:`vaekit.core.seed`): global batch ``t`` is a fixed slice of epoch ``t // batches_per_epoch``'s
+seeded permutation, split into ``world_size * grad_accum`` equal micro-batches ("slots"), and
+torch is reseeded before each slot. Hence resume == uninterrupted run (bitwise on CPU fp32),
+and ``W`` ranks x ``A`` accumulation steps compute the same update for every ``W * A``. This
+replaces ``DistributedSampler``, whose shuffling depends on the world size.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Literal, Optional
+
+import torch
+from torch import nn
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .distributed import DistEnv, all_reduce_sum, barrier
+from .errors import CheckpointError, ConfigError, TrainingError
+from .seed import derive_seed
+from .types import Batch, DataBundle
+
+_EVAL_TAG = 0x5EED_E7A1  # separates evaluation seeds from training seeds
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The train section of a run config.
+
+    Attributes
+    ----------
+    max_steps : int
+        Optimizer steps.
+    batch_size : int
+        *Global* batch size (all ranks and accumulation steps together); it must be divisible
+        by ``world_size * grad_accum``.
+    grad_accum : int
+        Micro-batches per optimizer step on each rank.
+    lr, weight_decay : float
+    optimizer : {"adam", "adamw"}
+    lr_schedule : {"constant", "cosine"}
+        After ``warmup_steps`` of linear warm-up.
+    grad_clip : float
+        Max global gradient norm (0 disables).
+    precision : {"fp32", "bf16", "fp16"}
+        Autocast dtype for the forward pass; the objective runs in fp32; fp16 uses a
+        GradScaler. bf16 works on CPU and recent GPUs.
+    compile : bool
+        ``torch.compile`` the model.
+    eval_every : int
+        Steps between validation passes (0: only at the end).
+    eval_batch_size : int
+    log_every : int
+        Steps between ``metrics.jsonl`` training records.
+    checkpoint_every : int
+        Steps between ``last.pt`` writes besides those at each evaluation (0: at evaluations only).
+    early_stopping_patience : int
+        Evaluations without improvement of ``monitor`` before stopping (0 disables).
+    min_delta : float
+        Improvement needed to reset the patience.
+    monitor : {"neg_elbo", "loss"}
+        Validation quantity to select ``best.pt``: the true negative ELBO (beta = 1; comparable
+        across annealing) or the training objective.
+    restore_best : bool
+        Load the best weights into the model when training ends.
+    seed : int
+    device : str
+        ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+    num_workers : int
+        DataLoader worker processes.
+    progress : bool
+        Show a progress bar (rank 0 only).
+    """
+
+    max_steps: int = 1000
+    batch_size: int = 128
+    grad_accum: int = 1
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: Literal["adam", "adamw"] = "adam"
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    warmup_steps: int = 0
+    grad_clip: float = 0.0
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    compile: bool = False
+    eval_every: int = 200
+    eval_batch_size: int = 512
+    log_every: int = 50
+    checkpoint_every: int = 0
+    early_stopping_patience: int = 0
+    min_delta: float = 0.0
+    monitor: Literal["neg_elbo", "loss"] = "neg_elbo"
+    restore_best: bool = True
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int = 0
+    progress: bool = True
+
+    def validate(self, path: str = "train") -> None:
+        for name in ("max_steps", "batch_size", "grad_accum", "eval_batch_size", "log_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{path}.{name}: must be >= 1; got {getattr(self, name)!r}.")
+        for name in ("eval_every", "checkpoint_every", "early_stopping_patience", "warmup_steps", "num_workers"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{path}.{name}: must be >= 0; got {getattr(self, name)!r}.")
+        if self.lr <= 0:
+            raise ConfigError(f"{path}.lr: must be > 0; got {self.lr!r}.")
+
+
+@dataclass
+class TrainState:
+    """Progress of a run; saved in every checkpoint."""
+
+    step: int = 0
+    best_metric: float = math.inf
+    best_step: int = -1
+    evals_since_best: int = 0
+    stopped_early: bool = False
+    last_val: Dict[str, float] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+# ---------------------------------------------------------------------------- data order
+class _StepBatches(torch.utils.data.Sampler):
+    """Yields this rank's micro-batch index lists for steps ``start .. max_steps - 1``."""
+
+    def __init__(self, n: int, global_batch: int, seed: int, start: int, max_steps: int, rank: int,
+                 world: int, accum: int):
+        self.n, self.g, self.seed = n, global_batch, seed
+        self.start, self.max_steps = start, max_steps
+        self.rank, self.world, self.accum = rank, world, accum
+        self.per_epoch = n // global_batch
+        self.micro = global_batch // (world * accum)
+        self._perm_epoch, self._perm = -1, None
+
+    def global_batch(self, step: int) -> torch.Tensor:
+        epoch, k = divmod(step, self.per_epoch)
+        if epoch != self._perm_epoch:
+            g = torch.Generator().manual_seed(derive_seed(self.seed, epoch))
+            self._perm, self._perm_epoch = torch.randperm(self.n, generator=g), epoch
+        return self._perm[k * self.g:(k + 1) * self.g]
+
+    def __iter__(self) -> Iterator[List[int]]:
+        for step in range(self.start, self.max_steps):
+            gb = self.global_batch(step)
+            for a in range(self.accum):
+                slot = self.rank * self.accum + a
+                yield gb[slot * self.micro:(slot + 1) * self.micro].tolist()
+
+    def __len__(self) -> int:
+        return (self.max_steps - self.start) * self.accum
+
+
+def _effective_batch(n: int, cfg: TrainConfig, world: int, log: Callable[[str], None]) -> int:
+    slots = world * cfg.grad_accum
+    if cfg.batch_size % slots:
+        raise ConfigError(f"train.batch_size: the global batch must be divisible by world_size x grad_accum = "
+                          f"{world} x {cfg.grad_accum} = {slots}; got {cfg.batch_size}. Use a multiple of {slots}.")
+    if n < slots:
+        raise ConfigError(f"train: the training split has {n} examples, fewer than world_size x grad_accum = "
+                          f"{slots} micro-batches. Use fewer processes or less accumulation.")
+    if n >= cfg.batch_size:
+        return cfg.batch_size
+    g = (n // slots) * slots
+    log(f"train.batch_size {cfg.batch_size} exceeds the {n} training examples; using a global batch of {g}.")
+    return g
+
+
+# ---------------------------------------------------------------------------- helpers
+def _lr_at(step: int, cfg: TrainConfig) -> float:
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    if cfg.lr_schedule == "cosine":
+        t = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+    return cfg.lr
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _nonfinite_error(step: int, terms: Dict[str, float], lr: float, precision: str) -> TrainingError:
+    shown = ", ".join(f"{k}={v:.4g}" for k, v in terms.items() if isinstance(v, (int, float)))
+    tips = ["lower train.lr", "set train.grad_clip (e.g. 1.0)"]
+    if precision == "fp16":
+        tips.append("use train.precision bf16 or fp32 (fp16 overflows easily)")
+    tips += ["check the data for extreme values",
+             "for a Gaussian likelihood raise model.likelihood.params.min_scale"]
+    return TrainingError(f"step {step}: the loss is not finite ({shown}; lr={lr:.3g}). Try: " + "; ".join(tips) + ".")
+
+
+class _JsonlLog:
+    """Append-only metrics log written by rank 0; truncated to the resumed step on resume."""
+
+    def __init__(self, path: Optional[Path], enabled: bool):
+        self.path = path if enabled else None
+
+    def truncate_after(self, step: int) -> None:
+        if self.path is None or not self.path.exists():
+            return
+        keep = []
+        for line in self.path.read_text().splitlines():
+            try:
+                if json.loads(line).get("step", 0) <= step:
+                    keep.append(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash
+        self.path.write_text("".join(k + "\n" for k in keep))
+
+    def write(self, record: Dict[str, Any]) -> None:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    model = getattr(model, "_orig_mod", model)  # torch.compile
+    return getattr(model, "module", model)  # DDP
+
+
+# ---------------------------------------------------------------------------- evaluation
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, objective, dataset, collate, cfg: TrainConfig, step: int,
+                  env: Optional[DistEnv] = None) -> Dict[str, float]:
+    """Validation terms averaged over the whole split, exact across ranks.
+
+    Batches are assigned to ranks round-robin and each batch is seeded by its index, so the
+    result does not depend on the number of processes. Returns per-example means of
+    ``loss``, ``recon``, ``kl``, ``neg_elbo`` and (sequences) ``recon_per_token``.
+    """
+    env = env or DistEnv()
+    module = _unwrap(model)
+    was = module.training
+    module.eval()
+    n = len(dataset)
+    kw = objective.model_kwargs(step)
+    sums = torch.zeros(5, dtype=torch.float64)
+    n_batches = math.ceil(n / cfg.eval_batch_size)
+    for bi in range(env.rank, n_batches, env.world_size):
+        idx = range(bi * cfg.eval_batch_size, min(n, (bi + 1) * cfg.eval_batch_size))
+        batch = collate([dataset[i] for i in idx]).to(env.device)
+        torch.manual_seed(derive_seed(cfg.seed, _EVAL_TAG, bi))
+        with _autocast(env.device, cfg.precision):
+            out = module(batch, **kw)
+        lo = objective(out, step)
+        b = len(batch)
+        tok = float(out.n_tokens.sum()) if out.n_tokens is not None else 0.0
+        sums += torch.tensor([lo.terms["loss"] * b, lo.terms["recon"] * b, lo.terms["kl"] * b, b, tok],
+                             dtype=torch.float64)
+    all_reduce_sum(sums, env)
+    module.train(was)
+    loss, recon, kl, cnt, tok = sums.tolist()
+    cnt = max(cnt, 1.0)
+    res = dict(loss=loss / cnt, recon=recon / cnt, kl=kl / cnt, neg_elbo=(recon + kl) / cnt)
+    if tok > 0:
+        res["recon_per_token"] = recon / tok
+    return res
+
+
+# ---------------------------------------------------------------------------- fit
+def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_dir: Optional[str | Path] = None,
+        resume: Literal["auto", "never", "must"] = "auto", env: Optional[DistEnv] = None,
+        extra_state: Optional[Dict[str, Any]] = None, log: Optional[Callable[[str], None]] = None) -> TrainState:
+    """Train ``model`` with ``objective`` on ``data.train``; validate on ``data.val``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A :class:`~vaekit.core.vae.VAE` (already on ``env.device``).
+    objective : ELBO
+    data : DataBundle
+    cfg : TrainConfig
+    run_dir : path, optional
+        Where ``checkpoints/{last,best}.pt`` and ``metrics.jsonl`` go (rank 0 writes).
+    resume : {"auto", "never", "must"}
+        ``auto`` continues from ``checkpoints/last.pt`` if present.
+    env : DistEnv, optional
+        From :func:`~vaekit.core.distributed.init_distributed` (single process if omitted).
+    extra_state : dict, optional
+        Plain values stored in every checkpoint (e.g. the resolved config).
+    log : callable, optional
+        Receives human-readable messages (rank 0).
+
+    Returns
+    -------
+    TrainState
+    """
+    env = env or DistEnv(device=next(model.parameters()).device)
+    say = (log or (lambda m: None)) if env.is_main else (lambda m: None)
+    cfg.validate()
+    device = env.device
+    model.to(device)
+    n_train = len(data.train)
+    if n_train == 0:
+        raise ConfigError("train: the training split is empty; got 0 examples. Check the data section.")
+    global_batch = _effective_batch(n_train, cfg, env.world_size, say)
+    ckpt_dir = Path(run_dir) / "checkpoints" if run_dir is not None else None
+    jlog = _JsonlLog(Path(run_dir) / "metrics.jsonl" if run_dir is not None else None, env.is_main)
+
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (decay if p.dim() >= 2 else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    optimizer = opt_cls(groups, lr=cfg.lr)
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
+    state = TrainState()
+
+    last_path = ckpt_dir / "last.pt" if ckpt_dir else None
+    if resume == "must" and (last_path is None or not last_path.exists()):
+        raise CheckpointError(f"{last_path}: resume='must' but there is no checkpoint to resume from.")
+    if resume != "never" and last_path is not None and last_path.exists():
+        ck = load_checkpoint(last_path, map_location=device)
+        try:
+            model.load_state_dict(ck["model"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{last_path}: the checkpoint does not fit this model ({exc}). The config changed "
+                                  f"since it was written: use a new run directory or resume='never'.") from exc
+        optimizer.load_state_dict(ck["optimizer"])
+        if ck.get("scaler"):
+            scaler.load_state_dict(ck["scaler"])
+        state = TrainState(**ck["train_state"])
+        jlog.truncate_after(state.step)
+        say(f"resumed from {last_path} at step {state.step}")
+
+    def checkpoint(name: str) -> None:
+        if ckpt_dir is None or not env.is_main:
+            return
+        save_checkpoint(ckpt_dir / name, {
+            "model": _unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict() if scaler.is_enabled() else None,
+            "train_state": asdict(state), **(extra_state or {}),
+        })
+
+    fwd_model: nn.Module = model
+    if env.enabled:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        fwd_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if cfg.compile:
+        fwd_model = torch.compile(fwd_model)
+
+    if state.step >= cfg.max_steps or state.stopped_early:
+        say(f"nothing to do: the run already finished at step {state.step}")
+        return _finish(model, state, ckpt_dir, cfg, env)
+
+    sampler = _StepBatches(n_train, global_batch, cfg.seed, state.step, cfg.max_steps, env.rank, env.world_size,
+                           cfg.grad_accum)
+    loader = torch.utils.data.DataLoader(data.train, batch_sampler=sampler, collate_fn=data.collate,
+                                         num_workers=cfg.num_workers, pin_memory=device.type == "cuda")
+    it = iter(loader)
+    bar = None
+    if cfg.progress and env.is_main:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.max_steps, initial=state.step, desc="train", unit="step", dynamic_ncols=True)
+    model.train()
+    window: Dict[str, float] = {}
+    window_n = 0
+    t0 = time.time()
+    try:
+        while state.step < cfg.max_steps:
+            step = state.step
+            lr = _lr_at(step, cfg)
+            for g in optimizer.param_groups:
+                g["lr"] = lr
+            kw = objective.model_kwargs(step)
+            step_terms: Dict[str, float] = {}
+            for a in range(cfg.grad_accum):
+                batch: Batch = next(it).to(device, non_blocking=True)
+                torch.manual_seed(derive_seed(cfg.seed, step, env.rank * cfg.grad_accum + a))
+                sync = (not env.enabled) or a == cfg.grad_accum - 1
+                ctx = contextlib.nullcontext() if sync else fwd_model.no_sync()
+                with ctx:
+                    with _autocast(device, cfg.precision):
+                        out = fwd_model(batch, **kw)
+                    lo = objective(out, step)  # fp32 terms (the objective casts)
+                    if not math.isfinite(lo.terms["loss"]):
+                        raise _nonfinite_error(step, lo.terms, lr, cfg.precision)
+                    scaler.scale(lo.loss / cfg.grad_accum).backward()
+                for k, v in lo.terms.items():
+                    step_terms[k] = step_terms.get(k, 0.0) + v / cfg.grad_accum
+            if cfg.grad_clip > 0:
+                scaler.unscale_(optimizer)
+                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                step_terms["grad_norm"] = float(gnorm)
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            state.step += 1
+            for k, v in step_terms.items():
+                window[k] = window.get(k, 0.0) + v
+            window_n += 1
+            if bar is not None:
+                bar.update(1)
+                if state.step % 10 == 0 or state.step == cfg.max_steps:
+                    bar.set_postfix(loss=f"{step_terms['loss']:.3f}", kl=f"{step_terms['kl']:.3f}",
+                                    beta=f"{step_terms['beta']:.3g}")
+            if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
+                rec = {k: v / window_n for k, v in window.items()}
+                jlog.write({"step": state.step, "split": "train", "lr": lr, **rec})
+                window, window_n = {}, 0
+            is_eval = (cfg.eval_every and state.step % cfg.eval_every == 0) or state.step == cfg.max_steps
+            if is_eval and data.val is not None and len(data.val) > 0:
+                val = evaluate_loss(model, objective, data.val, data.collate, cfg, state.step, env)
+                state.last_val = val
+                jlog.write({"step": state.step, "split": "val", **val})
+                metric = val[cfg.monitor]
+                if metric < state.best_metric - cfg.min_delta:
+                    state.best_metric, state.best_step, state.evals_since_best = metric, state.step, 0
+                    checkpoint("best.pt")
+                else:
+                    state.evals_since_best += 1
+                if cfg.early_stopping_patience and state.evals_since_best >= cfg.early_stopping_patience:
+                    state.stopped_early = True
+                    say(f"early stopping at step {state.step}: val {cfg.monitor} has not improved for "
+                        f"{state.evals_since_best} evaluations (best {state.best_metric:.4f} at step {state.best_step})")
+                state.elapsed_s += time.time() - t0
+                t0 = time.time()
+                checkpoint("last.pt")
+                if state.stopped_early:
+                    break
+            elif cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
+                state.elapsed_s += time.time() - t0
+                t0 = time.time()
+                checkpoint("last.pt")
+    except KeyboardInterrupt:
+        # Keep what was done: a later `vaekit train` with the same run dir resumes from here.
+        state.elapsed_s += time.time() - t0
+        checkpoint("last.pt")
+        say(f"interrupted at step {state.step}; saved {last_path} - run the same command again to resume")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if data.val is None or len(data.val) == 0:
+        state.elapsed_s += time.time() - t0
+        state.best_step = state.step
+        checkpoint("best.pt")
+        checkpoint("last.pt")
+    return _finish(model, state, ckpt_dir, cfg, env)
+
+
+def _finish(model, state: TrainState, ckpt_dir: Optional[Path], cfg: TrainConfig, env: DistEnv) -> TrainState:
+    barrier(env)  # rank 0 may still be writing best.pt
+    device = env.device
+    if cfg.restore_best and ckpt_dir is not None and (ckpt_dir / "best.pt").exists():
+        best = load_checkpoint(ckpt_dir / "best.pt", map_location=device)
+        _unwrap(model).load_state_dict(best["model"])
+    return state

@@ -15,8 +15,9 @@ reports, in nats per example unless stated:
 * ``mutual_info``: ``I(x; z)`` under the encoder's joint, estimated as
   ``E[log q(z|x) - log q(z)]`` with ``q(z)`` the minibatch mixture of posteriors
   (Hoffman & Johnson 2016; the estimator of He et al. 2019); it is at most ``log N``;
-* ``collapse``: ``"full"`` (no active unit), ``"partial"`` (some inactive) or ``"none"``, with a
-  :class:`PosteriorCollapseWarning` and advice for full collapse.
+* ``collapse``: ``"full"`` (no active unit), ``"partial"`` (some inactive) or ``"none"``;
+  ``warnings`` holds the full-collapse message with advice (also emitted as a
+  :class:`PosteriorCollapseWarning`), ``notes`` the partial-collapse remark.
 """
 from __future__ import annotations
 
@@ -206,7 +207,9 @@ def _diagnose(model, batches, device, iw_samples, mi_examples, seed) -> Dict[str
     if mi_examples > 0:
         g = torch.Generator(device=torch.device(device)).manual_seed(seed)
         res["mutual_info"] = mutual_information(model, batches, mi_examples, device, g)
-    res["collapse"], res["warnings"] = _collapse(active, n_units, rate)
+    res["collapse"], msgs = _collapse(active, n_units, rate)
+    res["warnings"] = msgs if res["collapse"] == "full" else []
+    res["notes"] = msgs if res["collapse"] == "partial" else []
     return res
 
 

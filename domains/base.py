@@ -1,0 +1,169 @@
+"""The domain contract: how a domain plugs its data, metrics and outputs into vaekit.
+
+A domain is registered by name and imported lazily (its heavy dependencies load only when
+it is used). Pipelines talk to every domain through this interface only.
+"""
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
+
+import torch
+
+from vaekit.core.errors import MissingDependencyError
+from vaekit.core.types import Batch, DataBundle, DataInfo
+from vaekit.core.vae import VAE, ModelConfig, build_vae
+
+
+@dataclass
+class EvalContext:
+    """What a metric may use. Build it once per evaluation; metrics read from it.
+
+    Attributes
+    ----------
+    model : VAE
+        In eval mode, on ``device``.
+    data : DataBundle
+    split : str
+        The evaluated split (``"val"`` or ``"test"``).
+    device : torch.device
+    seed : int
+    batch_size : int
+    n_samples : int
+        How many examples sample-based metrics generate.
+    extra : dict
+        Cache shared between metrics (e.g. embeddings computed once).
+    """
+
+    model: VAE
+    data: DataBundle
+    split: str = "test"
+    device: torch.device = torch.device("cpu")
+    seed: int = 0
+    batch_size: int = 512
+    n_samples: int = 1000
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dataset(self):
+        return getattr(self.data, self.split)
+
+    def batches(self, split: Optional[str] = None) -> Iterator[Batch]:
+        """Batches of a split in order, on ``device``."""
+        ds = getattr(self.data, split or self.split)
+        for i in range(0, len(ds), self.batch_size):
+            yield self.data.collate([ds[j] for j in range(i, min(len(ds), i + self.batch_size))]).to(self.device)
+
+    def cached(self, key: str, fn: Callable[[], Any]) -> Any:
+        """Compute ``fn()`` once per context under ``key``."""
+        if key not in self.extra:
+            self.extra[key] = fn()
+        return self.extra[key]
+
+    @torch.no_grad()
+    def embeddings(self, split: Optional[str] = None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Deterministic embeddings ``(N, z_dim)`` and labels ``y`` (if any) of a split."""
+        def run():
+            zs, ys = [], []
+            for b in self.batches(split):
+                zs.append(self.model.embed(b.x, b.cond, b.mask).float().cpu())
+                if b.y is not None:
+                    ys.append(b.y.cpu())
+            return torch.cat(zs), (torch.cat(ys) if ys else None)
+
+        return self.cached(f"embeddings/{split or self.split}", run)
+
+
+class Metric(ABC):
+    """A domain metric.
+
+    Attributes
+    ----------
+    name : str
+        Prefix of the keys it returns.
+    higher_is_better : bool or dict
+        One direction for every key, or ``{key: bool}`` when keys differ.
+    needs : tuple of str
+        What it uses: any of ``"model"``, ``"data"``, ``"samples"``.
+    """
+
+    name: str = ""
+    higher_is_better: bool | Dict[str, bool] = True
+    needs: Tuple[str, ...] = ("model", "data")
+
+    def direction(self, key: str) -> str:
+        """``"higher"`` or ``"lower"`` (is better) for one returned key."""
+        hib = self.higher_is_better
+        if isinstance(hib, dict):
+            if key not in hib:
+                raise KeyError(f"metric {self.name!r} declares no direction for key {key!r}")
+            hib = hib[key]
+        return "higher" if hib else "lower"
+
+    @abstractmethod
+    def compute(self, ctx: EvalContext) -> Dict[str, float]:
+        """Return ``{key: value}``; keys start with ``name``."""
+
+
+class Domain(ABC):
+    """Base class of a domain.
+
+    Subclasses set ``name``, ``DataConfig`` (a frozen dataclass: the ``data`` section of a
+    run config), ``requires`` (importable modules) and ``extra`` (the pip extra providing them).
+    """
+
+    name: str = ""
+    DataConfig: Type = object
+    requires: Tuple[str, ...] = ()
+    extra: str = ""
+    cond_example: str = "--cond NAME=VALUE"
+
+    def check_requirements(self) -> None:
+        """Raise :class:`MissingDependencyError` with the pip line if a dependency is missing."""
+        for mod in self.requires:
+            try:
+                importlib.import_module(mod)
+            except ImportError as exc:
+                raise MissingDependencyError(
+                    f"domain {self.name!r} needs the module {mod!r}, which is not installed. "
+                    f"Install it with: pip install 'vaekit[{self.extra or self.name}]'") from exc
+
+    @abstractmethod
+    def load_data(self, cfg: Any, seed: int) -> DataBundle:
+        """Load (or generate) the data described by ``cfg`` and split it with ``seed``."""
+
+    def build_model(self, cfg: ModelConfig, info: DataInfo) -> VAE:
+        """Build the model (default: :func:`~vaekit.core.vae.build_vae`)."""
+        return build_vae(cfg, info)
+
+    def metrics(self) -> List[Metric]:
+        """The domain's metrics, computed by ``vaekit evaluate``."""
+        return []
+
+    @abstractmethod
+    def decode(self, x: torch.Tensor, info: DataInfo) -> List[Any]:
+        """Model-space outputs ``(N, ...)`` -> domain objects (strings, lists, rows)."""
+
+    @abstractmethod
+    def save_samples(self, samples: List[Any], path: Path, info: DataInfo) -> Path:
+        """Write decoded samples to ``path`` in the domain's usual file format."""
+
+    def parse_cond(self, spec: Sequence[str], info: DataInfo) -> Optional[torch.Tensor]:
+        """Turn CLI ``--cond`` strings into a condition tensor (domains with conditions override)."""
+        from vaekit.core.errors import DataValidationError
+
+        if spec:
+            raise DataValidationError(f"--cond: domain {self.name!r} takes no condition; got {list(spec)}.")
+        return None
+
+    @classmethod
+    def configs_dir(cls) -> Path:
+        """Folder of the domain's packaged ``configs/*.yaml``."""
+        return Path(importlib.import_module(cls.__module__).__file__).parent / "configs"
+
+    def config_names(self) -> List[str]:
+        d = self.configs_dir()
+        return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []

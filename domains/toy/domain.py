@@ -1,0 +1,79 @@
+"""The toy domain's :class:`~vaekit.domains.base.Domain`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, List, Sequence
+
+import numpy as np
+import torch
+
+from vaekit.core.errors import DataValidationError
+from vaekit.core.types import DataBundle, DataInfo
+
+from ..base import Domain, Metric
+from .data import EOS, ToyDataConfig, make_toy_data
+from .metrics import ClusterRecovery, Reconstruction, SampleQuality
+
+
+class ToyDomain(Domain):
+    name = "toy"
+    DataConfig = ToyDataConfig
+    requires = ()
+    cond_example = "--cond cluster=0"
+
+    def load_data(self, cfg: ToyDataConfig, seed: int) -> DataBundle:
+        return make_toy_data(cfg, seed)
+
+    def metrics(self) -> List[Metric]:
+        return [ClusterRecovery(), Reconstruction(), SampleQuality()]
+
+    def decode(self, x: torch.Tensor, info: DataInfo) -> List[Any]:
+        if info.kind == "sequence":
+            vocab = info.extra["vocab"]
+            out = []
+            for row in x.tolist():
+                words = []
+                for t in row:
+                    if t == EOS:
+                        break
+                    words.append(vocab[t])
+                out.append(" ".join(words))
+            return out
+        return x.reshape(x.shape[0], -1).float().cpu().numpy().tolist()
+
+    def save_samples(self, samples: List[Any], path: Path, info: DataInfo) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if info.kind == "sequence":
+            path.write_text("".join(s + "\n" for s in samples))
+            return path
+        arr = np.asarray(samples, dtype=np.float32)
+        if path.suffix == ".npy":
+            np.save(path, arr)
+        elif path.suffix in (".csv", ".txt", ".tsv"):
+            delim = "," if path.suffix == ".csv" else ("\t" if path.suffix == ".tsv" else " ")
+            header = delim.join(f"x{i}" for i in range(arr.shape[1])) if path.suffix == ".csv" else ""
+            np.savetxt(path, arr, delimiter=delim, header=header, comments="", fmt="%.6g")
+        else:
+            raise DataValidationError(f"--out {path}: toy vector samples are written as .csv, .tsv, .txt or .npy; "
+                                      f"got suffix {path.suffix!r}.")
+        return path
+
+    def parse_cond(self, spec: Sequence[str], info: DataInfo):
+        if not spec:
+            return None
+        if not info.n_cond_classes:
+            return super().parse_cond(spec, info)
+        if len(spec) != 1 or not spec[0].startswith("cluster="):
+            raise DataValidationError(f"--cond: toy conditions are given as cluster=K with K in "
+                                      f"[0, {info.n_cond_classes}); got {list(spec)}.")
+        try:
+            k = int(spec[0].split("=", 1)[1])
+        except ValueError:
+            raise DataValidationError(f"--cond: cluster must be an integer; got {spec[0]!r}.") from None
+        if not 0 <= k < info.n_cond_classes:
+            raise DataValidationError(f"--cond: cluster must lie in [0, {info.n_cond_classes}); got {k}.")
+        return torch.tensor(k)
+
+
+DOMAIN = ToyDomain()

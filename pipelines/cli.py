@@ -1,0 +1,173 @@
+"""The ``vaekit`` command line.
+
+Stable contract (scripts rely on it):
+
+* ``vaekit train CONFIG [--set k=v ...] [--run-dir DIR]``
+* ``vaekit evaluate RUN_DIR [--json]``: ``--json`` prints one JSON object on stdout
+* ``vaekit generate RUN_DIR -n N --out FILE [--cond k=v ...]``
+* ``vaekit config CONFIG [--set k=v ...]``: the resolved config as YAML
+* ``vaekit list [configs|domains]``: ``list configs`` prints one ``domain:name`` a line
+
+CONFIG is a YAML path or a packaged ``domain:name``. Config and data errors exit with status 2
+and one line on stderr (``--debug`` shows the traceback); a training failure exits 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional
+
+from vaekit.core.errors import (CheckpointError, ConfigError, DataValidationError, MissingDependencyError,
+                                TrainingError, VaekitError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vaekit", description="Variational autoencoders for molecules, medical anomaly "
+                                "detection, recommendation and text, with one diagnostic view of every model.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add_set(sp):
+        sp.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="override a config value by dotted path, e.g. --set model.latent_dim=16 train.max_steps=500")
+
+    t = sub.add_parser("train", help="train a model from a config")
+    t.add_argument("config", metavar="CONFIG", help="YAML path or packaged domain:name (see `vaekit list configs`)")
+    add_set(t)
+    t.add_argument("--run-dir", help="output folder (default runs/<domain>-<name>; an existing run there is resumed)")
+    t.add_argument("--fresh", action="store_true", help="discard a previous run in the run directory")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("evaluate", help="diagnostics and domain metrics of a trained run")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--split", choices=["val", "test"], help="split to evaluate (default: the config's eval.split)")
+    e.add_argument("--iw-samples", type=int, help="importance samples for the NLL (default: eval.iw_samples)")
+    e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    e.add_argument("--device", default="auto")
+
+    g = sub.add_parser("generate", help="sample from a trained run")
+    g.add_argument("run_dir", metavar="RUN_DIR")
+    g.add_argument("-n", type=int, default=100, help="number of samples")
+    g.add_argument("--out", required=True, help="output file (format by the domain and suffix)")
+    g.add_argument("--cond", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
+                   help="condition of a conditional model")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--sample", action="store_true", help="sample x ~ p(x|z) instead of its mean / greedy decoding")
+    g.add_argument("--device", default="auto")
+
+    c = sub.add_parser("config", help="print the fully resolved config")
+    c.add_argument("config", metavar="CONFIG")
+    add_set(c)
+
+    ls = sub.add_parser("list", help="list domains and packaged configs")
+    ls.add_argument("what", nargs="?", choices=["configs", "domains"], default=None)
+    return p
+
+
+def _cmd_train(a) -> int:
+    from .config import load_config
+    from .runs import train_run
+
+    overrides = list(a.overrides) + (["train.progress=false"] if a.no_progress else [])
+    cfg = load_config(a.config, overrides)
+    train_run(cfg, a.run_dir, resume="never" if a.fresh else "auto")
+    return 0
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt(x) for x in v[:8]) + (", ..." if len(v) > 8 else "") + "]"
+    return str(v)
+
+
+def _cmd_evaluate(a) -> int:
+    from vaekit.core.diagnostics import summary_line
+
+    from .runs import evaluate_run, jsonable
+
+    res = evaluate_run(a.run_dir, a.split, a.device, a.iw_samples)
+    if a.json:
+        print(json.dumps(jsonable(res), allow_nan=False))
+        return 0
+    print(f"{res['domain']}:{res['name']} at step {res['step']} on {res['split']} ({res['n_examples']} examples)")
+    print("  " + summary_line(res))
+    skip = {"domain", "name", "split", "step", "spectrum", "metric_directions", "warnings", "notes",
+            "active_unit_variance"}
+    width = max(len(k) for k in res)
+    for k, v in res.items():
+        if k not in skip:
+            arrow = {"higher": " (higher is better)", "lower": " (lower is better)"}.get(
+                res["metric_directions"].get(k, ""), "")
+            print(f"  {k:<{width}}  {_fmt(v)}{arrow}")
+    for w in res["warnings"]:
+        print(f"warning: {w}")
+    for note in res["notes"]:
+        print(f"note: {note}")
+    print(f"(written to {a.run_dir}/eval.json)")
+    return 0
+
+
+def _cmd_generate(a) -> int:
+    from .runs import generate_run
+
+    path = generate_run(a.run_dir, a.n, a.out, a.cond, a.seed, a.sample, a.device)
+    print(f"wrote {a.n} samples to {path}", file=sys.stderr)
+    return 0
+
+
+def _cmd_config(a) -> int:
+    from .config import dump_config, load_config
+
+    print(dump_config(load_config(a.config, a.overrides)), end="")
+    return 0
+
+
+def _cmd_list(a) -> int:
+    from vaekit.domains import domain_names, get_domain
+
+    for name in domain_names():
+        dom = get_domain(name)
+        if a.what == "domains":
+            print(name)
+        elif a.what == "configs":
+            for c in dom.config_names():
+                print(f"{name}:{c}")
+        else:
+            print(f"{name}: {', '.join(f'{name}:{c}' for c in dom.config_names())}")
+    return 0
+
+
+_COMMANDS = {"train": _cmd_train, "evaluate": _cmd_evaluate, "generate": _cmd_generate, "config": _cmd_config,
+             "list": _cmd_list}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``vaekit`` console script; returns the exit status."""
+    a = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[a.command](a)
+    except (ConfigError, DataValidationError, CheckpointError, MissingDependencyError) as exc:
+        if a.debug:
+            raise
+        print(f"vaekit: error: {exc}", file=sys.stderr)
+        return 2
+    except TrainingError as exc:
+        if a.debug:
+            raise
+        print(f"vaekit: training failed: {exc}", file=sys.stderr)
+        return 1
+    except VaekitError as exc:
+        if a.debug:
+            raise
+        print(f"vaekit: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("vaekit: interrupted; run the same command again to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -60,6 +60,42 @@ class Registry(Generic[T]):
             )
         return self._items[name]
 
+    def _accepted(self, ctor) -> tuple:
+        sig = inspect.signature(ctor)
+        kinds = {p.kind for p in sig.parameters.values()}
+        # A class that inherits a bare (*args, **kwargs) constructor (e.g. nn.Module's) takes
+        # no config arguments; only a constructor that also names parameters forwards **kwargs.
+        if kinds <= {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
+            sig = sig.replace(parameters=[])
+        accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+        accepted = {n for n, p in sig.parameters.items()
+                    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n != "self"}
+        return sig, accepted, accepts_kwargs
+
+    def check(self, name: str, params: Dict[str, Any] | None = None, *, where: str = "",
+              wired: Iterable[str] = ()) -> None:
+        """Check ``name`` and the *names* of ``params`` without constructing anything.
+
+        Used when a config is loaded, before any data exists: an unknown kind, a misspelt
+        argument or an argument that vaekit wires itself (``wired``) is reported with the
+        dotted path and a did-you-mean suggestion.
+        """
+        ctor = self.get(name, f"{where}.kind" if where else "kind")
+        _, accepted, accepts_kwargs = self._accepted(ctor)
+        wired = set(wired)
+        pwhere = f"{where}.params" if where else "params"
+        for key in params or {}:
+            if key in wired and key in accepted:
+                raise ConfigError(
+                    f"{pwhere}.{key}: this argument of {self.what} {name!r} is wired by vaekit "
+                    f"from the data or the model section; got {params[key]!r}. "
+                    f"Remove it from {pwhere} (e.g. set the latent width with model.latent_dim).")
+            if key not in accepted and not accepts_kwargs:
+                user_opts = sorted(accepted - wired)
+                raise ConfigError(
+                    f"{pwhere}.{key}: unknown argument of {self.what} {name!r}."
+                    f"{did_you_mean(key, user_opts)} Valid: {', '.join(user_opts) or '(none)'}.")
+
     def build(self, name: str, params: Dict[str, Any] | None = None, *, where: str = "",
               wired: Dict[str, Any] | None = None) -> T:
         """Construct ``name`` from user ``params`` plus ``wired`` arguments.
@@ -79,30 +115,10 @@ class Registry(Generic[T]):
         """
         params = dict(params or {})
         wired = dict(wired or {})
-        ctor = self.get(name, f"{where}.kind" if where else "kind")
-        sig = inspect.signature(ctor)
-        kinds = {p.kind for p in sig.parameters.values()}
-        # A class that inherits a bare (*args, **kwargs) constructor (e.g. nn.Module's) takes
-        # no config arguments; only a constructor that also names parameters forwards **kwargs.
-        if kinds <= {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}:
-            sig = sig.replace(parameters=[])
-        accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-        accepted = {n for n, p in sig.parameters.items()
-                    if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n != "self"}
+        self.check(name, params, where=where, wired=wired)
+        ctor = self.get(name)
+        sig, accepted, accepts_kwargs = self._accepted(ctor)
         pwhere = f"{where}.params" if where else "params"
-        for key in params:
-            if key in wired and key in accepted:
-                raise ConfigError(
-                    f"{pwhere}.{key}: this argument of {self.what} {name!r} is wired by vaekit "
-                    f"from the data or the model section (here {wired[key]!r}); got {params[key]!r}. "
-                    f"Remove it from {pwhere} (e.g. set the latent width with model.latent_dim)."
-                )
-            if key not in accepted and not accepts_kwargs:
-                user_opts = sorted(accepted - set(wired))
-                raise ConfigError(
-                    f"{pwhere}.{key}: unknown argument of {self.what} {name!r}."
-                    f"{did_you_mean(key, user_opts)} Valid: {', '.join(user_opts) or '(none)'}."
-                )
         kwargs = {k: v for k, v in wired.items() if k in accepted or accepts_kwargs}
         kwargs.update(params)
         missing = [n for n, p in sig.parameters.items()

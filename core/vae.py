@@ -71,6 +71,24 @@ class ModelConfig:
     def validate(self, path: str = "model") -> None:
         if self.latent_dim <= 0:
             raise ConfigError(f"{path}.latent_dim: must be a positive integer; got {self.latent_dim!r}.")
+        # Names are checked now (before any data is loaded); values when the model is built.
+        for role, reg in _ROLES.items():
+            comp = getattr(self, role)
+            if comp is not None:
+                reg.check(comp.kind, comp.params, where=f"{path}.{role}", wired=WIRED[role])
+
+
+# Constructor arguments that build_vae derives from the data and the rest of the model, per
+# component role; users cannot set them (DESIGN.md 1.3: constructors are schemas).
+_SEQ = ("vocab_size", "pad_id", "bos_id", "eos_id", "unk_id", "max_len")
+WIRED = {
+    "encoder": ("in_dim", "in_shape", "cond_dim") + _SEQ,
+    "head": ("in_dim", "latent_dim"),
+    "prior": ("latent_dim", "cond_dim", "n_groups", "n_categories"),
+    "likelihood": ("x_dim",),
+    "decoder": ("latent_dim", "out_shape", "likelihood", "cond_dim") + _SEQ,
+}
+_ROLES = {"encoder": ENCODERS, "head": HEADS, "prior": PRIORS, "likelihood": LIKELIHOODS, "decoder": DECODERS}
 
 
 class VAE(nn.Module):

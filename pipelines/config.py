@@ -112,8 +112,12 @@ def config_from_dict(data: Dict[str, Any]) -> RunConfig:
 
 def load_config(spec: str, overrides: Sequence[str] = ()) -> RunConfig:
     """Load CONFIG (path or ``domain:name``), apply ``--set`` overrides, validate."""
-    raw = load_yaml(resolve_spec(spec))
-    return config_from_dict(apply_overrides(raw, overrides))
+    cfg = config_from_dict(load_yaml(resolve_spec(spec)))
+    if not overrides:
+        return cfg
+    # Overrides apply to the fully resolved config, so `--set model.head.params.x=1` works on a
+    # config that leaves `model.head` at its default.
+    return config_from_dict(apply_overrides(yaml.safe_load(dump_config(cfg)), overrides))
 
 
 def dump_config(cfg: RunConfig) -> str:

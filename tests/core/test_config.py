@@ -237,3 +237,13 @@ def test_load_yaml_errors_name_the_file(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text("train:\n  lr: 1e-3\n")
     assert from_dict(TrainConfig, load_yaml(good)["train"]).lr == pytest.approx(1e-3)
+
+
+# ----------------------------------------------------------------------------- model component names
+def test_model_config_checks_component_kinds_and_param_names_at_load_time():
+    msg = _err(ModelConfig, {"encoder": {"kind": "mlp", "params": {"hiden_dims": [8]}}}, "model")
+    assert "model.encoder.params.hiden_dims" in msg and "Did you mean 'hidden_dims'" in msg
+    msg = _err(ModelConfig, {"decoder": {"kind": "mlpp"}}, "model")
+    assert "model.decoder.kind" in msg and "Did you mean 'mlp'" in msg
+    msg = _err(ModelConfig, {"head": {"kind": "gaussian", "params": {"latent_dim": 4}}}, "model")
+    assert "model.head.params.latent_dim" in msg and "wired" in msg

@@ -87,6 +87,16 @@ def test_build_schedule_rejects_bad_specs(spec, match):
         build_schedule(spec, "objective.beta")
 
 
+@pytest.mark.xfail(reason="BUG: a ConfigError raised in a schedule's __post_init__ passes through Registry.build "
+                          "unchanged, so it does not name the config path (core/schedules.py:40,81 via "
+                          "core/registry.py build's `except ConfigError: raise`)", strict=True)
+@pytest.mark.parametrize("spec", [{"kind": "linear", "steps": 0}, {"kind": "cyclical", "period": 10, "ratio": 2.0}])
+def test_schedule_value_errors_name_the_config_path(spec):
+    with pytest.raises(ConfigError) as exc:
+        build_schedule(spec, "objective.beta")
+    assert "objective.beta" in str(exc.value)
+
+
 def test_schedule_is_pure_function_of_step():
     s = Cyclical(period=7, ratio=0.3)
     forward = [s(t) for t in range(30)]

@@ -174,7 +174,7 @@ def from_dict(cls: type, data: Mapping[str, Any], path: str = "") -> Any:
     obj = cls(**kwargs)
     check = getattr(obj, "validate", None)
     if callable(check):
-        check(path)
+        check(*([path] if path else []))
     return obj
 
 

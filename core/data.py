@@ -34,12 +34,9 @@ class ArrayDataset(torch.utils.data.Dataset):
             bad = int((~torch.isfinite(self.x)).any(dim=tuple(range(1, self.x.dim()))).sum())
             raise DataValidationError(f"{where}: x has NaN or infinite values in {bad} rows; impute or drop them "
                                       f"before training.")
-        n = self.x.shape[0]
-        self.cond = None if cond is None else _as_cond(cond)
+        self.cond = None if cond is None else _as_cond(cond, where)
         self.y = None if y is None else torch.as_tensor(np.asarray(y))
-        for name, t in (("cond", self.cond), ("y", self.y)):
-            if t is not None and t.shape[0] != n:
-                raise DataValidationError(f"{where}: {name} has {t.shape[0]} rows but x has {n}; they must match.")
+        _check_rows(self.x.shape[0], self.cond, self.y, where)
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -48,11 +45,25 @@ class ArrayDataset(torch.utils.data.Dataset):
         return (i, self.x[i], None if self.cond is None else self.cond[i], None if self.y is None else self.y[i])
 
 
-def _as_cond(cond) -> torch.Tensor:
+def _as_cond(cond, where: str) -> torch.Tensor:
+    """Class ids (1-D integers) -> long; anything else -> float32, which must be finite."""
     arr = np.asarray(cond)
     if np.issubdtype(arr.dtype, np.integer) and arr.ndim == 1:
         return torch.as_tensor(arr, dtype=torch.long)
-    return torch.as_tensor(arr, dtype=torch.float32)
+    t = torch.as_tensor(arr, dtype=torch.float32)
+    if not torch.isfinite(t).all():
+        bad = int((~torch.isfinite(t)).reshape(t.shape[0], -1).any(1).sum()) if t.dim() else 1
+        raise DataValidationError(f"{where}: cond has NaN or infinite values in {bad} rows; impute or drop them "
+                                  f"before training.")
+    return t
+
+
+def _check_rows(n: int, cond, y, where: str) -> None:
+    for name, t in (("cond", cond), ("y", y)):
+        if t is not None and (t.dim() == 0 or t.shape[0] != n):
+            got = "a scalar" if t.dim() == 0 else f"{t.shape[0]} rows"
+            raise DataValidationError(f"{where}: {name} has {got} but there are {n} examples; give one row per "
+                                      f"example.")
 
 
 def collate_arrays(items: Sequence) -> Batch:
@@ -69,8 +80,9 @@ class SequenceDataset(torch.utils.data.Dataset):
         self.seqs: List[torch.Tensor] = [torch.as_tensor(s, dtype=torch.long) for s in seqs]
         if any(len(s) == 0 for s in self.seqs):
             raise DataValidationError(f"{where}: empty sequences are not allowed (each needs at least <eos>).")
-        self.cond = None if cond is None else _as_cond(cond)
+        self.cond = None if cond is None else _as_cond(cond, where)
         self.y = None if y is None else torch.as_tensor(np.asarray(y))
+        _check_rows(len(self.seqs), self.cond, self.y, where)
 
     def __len__(self) -> int:
         return len(self.seqs)

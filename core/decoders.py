@@ -27,6 +27,10 @@ class Decoder(nn.Module):
     likelihood: Likelihood
     autoregressive: bool = False
 
+    def default_mask(self, x: Tensor) -> Optional[Tensor]:
+        """Mask to use when a batch carries none (``None``: every position counts)."""
+        return None
+
     def generate(self, z: Tensor, cond: Optional[Tensor] = None, *, generator: Optional[torch.Generator] = None,
                  sample: bool = False) -> Tensor:
         """Data-space output for ``z``: the likelihood's mean, or a sample if ``sample``."""
@@ -40,6 +44,10 @@ def _sample_with_generator(px: Distribution, generator: Optional[torch.Generator
     """Sample ``px`` using ``generator`` where the distribution type allows it."""
     from torch.distributions import Bernoulli, Categorical, Normal
 
+    from .likelihoods import _MultinomialLogits
+
+    if isinstance(px, _MultinomialLogits):
+        return px.sample(generator=generator)
     if isinstance(px, Bernoulli):
         return torch.bernoulli(px.probs, generator=generator)
     if isinstance(px, Normal):
@@ -84,7 +92,8 @@ class MLPDecoder(Decoder):
         params = self.net(concat_cond(z, cond))
         ppd = self.likelihood.params_per_dim
         shape = (ppd * self.out_shape[0],) + self.out_shape[1:]
-        return self.likelihood.distribution(params.reshape(z.shape[0], *shape))
+        # fp32 likelihood parameters: the NLL stays exact under bf16/fp16 autocast
+        return self.likelihood.distribution(params.float().reshape(z.shape[0], *shape))
 
 
 @DECODERS.register("conv")
@@ -103,7 +112,7 @@ class ConvDecoder(Decoder):
                  channels: Sequence[int] = (64, 32), cond_dim: int = 0, activation: str = "relu"):
         super().__init__()
         if len(out_shape) != 3:
-            raise ConfigError(f"decoder kind 'conv': needs image data of shape (C, H, W); got data shape "
+            raise ConfigError(f"kind 'conv' needs image data of shape (C, H, W); got data shape "
                               f"{tuple(out_shape)}. Use kind 'mlp' for vectors.")
         self.likelihood = likelihood
         self.out_shape = tuple(int(s) for s in out_shape)
@@ -123,7 +132,7 @@ class ConvDecoder(Decoder):
     def forward(self, z: Tensor, cond: Optional[Tensor] = None, x: Optional[Tensor] = None) -> Distribution:
         h = self.fc(concat_cond(z, cond)).reshape(z.shape[0], self.c0, self.h0, self.w0)
         out = self.deconv(h)[:, :, : self.out_shape[1], : self.out_shape[2]]
-        return self.likelihood.distribution(out)
+        return self.likelihood.distribution(out.float())
 
 
 def activation_module(name: str) -> nn.Module:
@@ -159,10 +168,10 @@ class GRUDecoder(Decoder):
                  unk_id: Optional[int] = None):
         super().__init__()
         if not isinstance(likelihood, CategoricalLikelihood):
-            raise ConfigError(f"decoder kind 'gru': needs likelihood kind 'categorical'; got "
+            raise ConfigError(f"kind 'gru' needs model.likelihood kind 'categorical'; got "
                               f"{type(likelihood).__name__}.")
         if not 0.0 <= word_dropout < 1.0:
-            raise ConfigError(f"decoder.params.word_dropout: must be in [0, 1); got {word_dropout!r}.")
+            raise ConfigError(f"word_dropout: must be in [0, 1); got {word_dropout!r}.")
         self.likelihood = likelihood
         self.vocab_size, self.max_len = vocab_size, int(max_len)
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
@@ -175,6 +184,9 @@ class GRUDecoder(Decoder):
         self.gru = nn.GRU(embed_dim + zc, hidden_dim, num_layers=num_layers, batch_first=True,
                           dropout=dropout if num_layers > 1 else 0.0)
         self.out = nn.Linear(hidden_dim, vocab_size)
+
+    def default_mask(self, x: Tensor) -> Optional[Tensor]:
+        return x != self.pad_id
 
     def _h0(self, zc: Tensor) -> Tensor:
         h = torch.tanh(self.init_h(zc))
@@ -193,7 +205,7 @@ class GRUDecoder(Decoder):
         e = self.embedding(inp)
         e = torch.cat([e, zc[:, None, :].expand(-1, e.shape[1], -1).to(e.dtype)], dim=-1)
         out, _ = self.gru(e, self._h0(zc))
-        return self.likelihood.distribution(self.out(out))
+        return self.likelihood.distribution(self.out(out).float())
 
     @torch.no_grad()
     def generate(self, z: Tensor, cond: Optional[Tensor] = None, *, generator: Optional[torch.Generator] = None,

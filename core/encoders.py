@@ -47,7 +47,7 @@ class MLPEncoder(Encoder):
                  input_dropout: float = 0.0, normalize_input: bool = False):
         super().__init__()
         if not hidden_dims:
-            raise ConfigError("encoder.params.hidden_dims: needs at least one layer width; got [].")
+            raise ConfigError("hidden_dims: needs at least one layer width; got [].")
         self.input_dropout = nn.Dropout(input_dropout) if input_dropout > 0 else nn.Identity()
         self.normalize_input = normalize_input
         self.net = MLP(in_dim + cond_dim, hidden_dims, activation=activation, dropout=dropout,
@@ -123,7 +123,7 @@ class ConvEncoder(Encoder):
                  cond_dim: int = 0, activation: str = "relu"):
         super().__init__()
         if len(in_shape) != 3:
-            raise ConfigError(f"encoder kind 'conv': needs image data of shape (C, H, W); got data "
+            raise ConfigError(f"kind 'conv' needs image data of shape (C, H, W); got data "
                               f"shape {tuple(in_shape)}. Use kind 'mlp' for vectors.")
         c, h, w = (int(s) for s in in_shape)
         layers, prev = [], c

@@ -86,7 +86,7 @@ class GaussianHead(LatentHead):
     def __init__(self, in_dim: int, latent_dim: int, min_logvar: float = -12.0, max_logvar: float = 8.0):
         super().__init__()
         if latent_dim <= 0:
-            raise ConfigError(f"model.latent_dim: must be a positive integer; got {latent_dim!r}.")
+            raise ConfigError(f"latent_dim: must be a positive integer; got {latent_dim!r}. Set model.latent_dim.")
         self.z_dim = self.n_units = self.latent_dim = latent_dim
         self.proj = nn.Linear(in_dim, 2 * latent_dim)
         self.min_logvar, self.max_logvar = min_logvar, max_logvar
@@ -140,10 +140,10 @@ class GumbelSoftmaxHead(LatentHead):
     def __init__(self, in_dim: int, n_groups: int, n_categories: int, temperature: float = 1.0, hard: bool = False):
         super().__init__()
         if n_groups <= 0 or n_categories < 2:
-            raise ConfigError(f"head.params: gumbel_softmax needs n_groups >= 1 and n_categories >= 2; got "
+            raise ConfigError(f"n_groups: gumbel_softmax needs n_groups >= 1 and n_categories >= 2; got "
                               f"n_groups={n_groups}, n_categories={n_categories}.")
         if temperature <= 0:
-            raise ConfigError(f"head.params.temperature: must be > 0; got {temperature!r}.")
+            raise ConfigError(f"temperature: must be > 0; got {temperature!r}.")
         self.n_groups, self.n_categories = n_groups, n_categories
         self.n_units = n_groups
         self.z_dim = n_groups * n_categories

@@ -97,9 +97,9 @@ class GaussianLikelihood(Likelihood):
                  min_scale: float = 1e-3, x_dim: int = 1):
         super().__init__()
         if scale <= 0:
-            raise ConfigError(f"likelihood.params.scale: must be > 0; got {scale!r}.")
+            raise ConfigError(f"scale: must be > 0; got {scale!r}.")
         if learn_scale not in ("none", "shared", "per_dim", "output"):
-            raise ConfigError(f"likelihood.params.learn_scale: must be none, shared, per_dim or output; "
+            raise ConfigError(f"learn_scale: must be none, shared, per_dim or output; "
                               f"got {learn_scale!r}.")
         self.learn_scale, self.min_scale = learn_scale, float(min_scale)
         self.params_per_dim = 2 if learn_scale == "output" else 1
@@ -154,9 +154,11 @@ class _MultinomialLogits(Distribution):
         log_coef = torch.lgamma(n + 1) - torch.lgamma(value + 1).sum(-1)
         return log_coef + (value * self.logits.log_softmax(-1)).sum(-1)
 
-    def sample(self, sample_shape=torch.Size(), total_count: int = 1) -> Tensor:
+    def sample(self, sample_shape=torch.Size(), total_count: int = 1,
+               generator: Optional[torch.Generator] = None) -> Tensor:
+        """Counts from ``total_count`` draws per row (``sample_shape`` is not supported)."""
         probs = self.probs.reshape(-1, self.logits.shape[-1])
-        idx = torch.multinomial(probs, total_count, replacement=True)
+        idx = torch.multinomial(probs, total_count, replacement=True, generator=generator)
         out = torch.zeros_like(probs).scatter_add_(1, idx, torch.ones_like(idx, dtype=probs.dtype))
         return out.reshape(self.logits.shape)
 

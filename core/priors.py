@@ -60,7 +60,7 @@ class ConditionalGaussian(Prior):
     def __init__(self, latent_dim: int, cond_dim: int, hidden_dims: Sequence[int] = (64,)):
         super().__init__()
         if cond_dim <= 0:
-            raise ConfigError("prior kind 'conditional_gaussian': needs a conditional model; the data has "
+            raise ConfigError("kind 'conditional_gaussian' needs a conditional model; the data has "
                               "no condition. Use prior kind 'standard_normal' or configure a condition.")
         self.net = MLP(cond_dim, hidden_dims, out_dim=2 * latent_dim, activation="elu")
 

@@ -131,7 +131,14 @@ class Registry(Generic[T]):
             )
         try:
             return ctor(**kwargs)
-        except ConfigError:
-            raise
+        except ConfigError as exc:
+            # Constructors phrase errors as "param: rule; got value"; give them the full path.
+            msg = str(exc)
+            head = msg.split(":", 1)[0]
+            if msg.startswith(pwhere) or (where and msg.startswith(where)):
+                raise
+            if head in accepted:
+                raise ConfigError(f"{pwhere}.{msg}") from None
+            raise ConfigError(f"{where or self.what}: {msg}") from None
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{pwhere}: building {self.what} {name!r} failed: {exc}") from exc

@@ -37,7 +37,7 @@ class Constant(Schedule):
 
 def _check_steps(name: str, steps: int) -> None:
     if int(steps) <= 0:
-        raise ConfigError(f"{name}: steps must be a positive number of optimizer steps; got {steps!r}.")
+        raise ConfigError(f"{name}: must be a positive number of optimizer steps; got {steps!r}.")
 
 
 @SCHEDULES.register("linear")
@@ -52,7 +52,7 @@ class Linear(Schedule):
     delay: int = 0
 
     def __post_init__(self):
-        _check_steps("linear schedule", self.steps)
+        _check_steps("steps", self.steps)
 
     def __call__(self, step: int) -> float:
         t = min(max(step - self.delay, 0) / self.steps, 1.0)
@@ -76,9 +76,9 @@ class Cyclical(Schedule):
     n_cycles: Optional[int] = None
 
     def __post_init__(self):
-        _check_steps("cyclical schedule (period)", self.period)
+        _check_steps("period", self.period)
         if not 0.0 < self.ratio <= 1.0:
-            raise ConfigError(f"cyclical schedule: ratio must be in (0, 1]; got {self.ratio!r}.")
+            raise ConfigError(f"ratio: must be in (0, 1]; got {self.ratio!r}.")
 
     def __call__(self, step: int) -> float:
         if self.n_cycles is not None and step >= self.n_cycles * self.period:

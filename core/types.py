@@ -60,6 +60,11 @@ class Batch:
         }
         return Batch(**moved)
 
+    def pin_memory(self) -> "Batch":
+        """Page-locked copy (called by ``DataLoader(pin_memory=True)`` for fast GPU transfer)."""
+        return Batch(**{f.name: (v.pin_memory() if isinstance(v, Tensor) else v)
+                        for f in fields(self) for v in [getattr(self, f.name)]})
+
     def slice(self, sl: slice) -> "Batch":
         """Rows ``sl`` of every tensor (used to split a batch into micro-batches)."""
         return Batch(**{f.name: (getattr(self, f.name)[sl] if getattr(self, f.name) is not None else None)

@@ -137,10 +137,28 @@ class VAE(nn.Module):
         if cond is None:
             raise DataValidationError(f"{where}: this is a conditional VAE and needs cond: {self._cond_help()}; "
                                       f"got None.")
-        if cond.shape[0] != n:
-            raise DataValidationError(f"{where}: cond has {cond.shape[0]} rows but there are {n} examples; "
+        if cond.dim() == 0 or cond.shape[0] != n:
+            got = "a scalar" if cond.dim() == 0 else f"{cond.shape[0]} rows"
+            raise DataValidationError(f"{where}: cond has {got} but there are {n} examples; "
                                       f"pass {self._cond_help()} with n={n}.")
         return self.cond_embedder(cond)
+
+    def _mask(self, batch: Batch) -> Optional[Tensor]:
+        """The batch's mask, or the decoder's default (``x != pad_id`` for sequences), so
+        padding never counts in ``recon_nll`` even when the caller passes no mask."""
+        return batch.mask if batch.mask is not None else self.decoder.default_mask(batch.x)
+
+    def _check_head_kwargs(self, kwargs: dict) -> None:
+        import inspect
+
+        if not kwargs:
+            return
+        accepted = inspect.signature(self.head.forward).parameters
+        for k in kwargs:
+            if k not in accepted:
+                raise ConfigError(f"objective.{k}: the {type(self.head).__name__} takes no {k}; got {kwargs[k]!r}. "
+                                  f"Remove objective.{k}" + (" (only gumbel_softmax heads have a temperature)."
+                                                             if k == "temperature" else "."))
 
     # ------------------------------------------------------------------ core pieces
     def _features(self, x: Tensor, c: Optional[Tensor], mask: Optional[Tensor]) -> Tensor:
@@ -155,9 +173,14 @@ class VAE(nn.Module):
         return self.head.posterior(self._features(x, c, mask))
 
     def embed(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Tensor:
-        """Deterministic embedding (posterior mean / mode), ``(B, z_dim)``."""
-        c = self._embed_cond(cond, x.shape[0], "embed")
-        return self.head.mode(self._features(x, c, mask))
+        """Deterministic embedding (posterior mean / mode), ``(B, z_dim)``.
+
+        Dropout is switched off while embedding, so the same input always gives the same
+        embedding, whatever mode the model is in.
+        """
+        with _eval_mode(self):
+            c = self._embed_cond(cond, x.shape[0], "embed")
+            return self.head.mode(self._features(x, c, mask))
 
     def decode(self, z: Tensor, cond: Optional[Tensor] = None, x: Optional[Tensor] = None) -> Distribution:
         """``p(x|z[, c])``; ``x`` is for teacher forcing of autoregressive decoders."""
@@ -176,8 +199,9 @@ class VAE(nn.Module):
         **head_kwargs
             Passed to the latent head (e.g. ``temperature`` of a Gumbel-softmax head).
         """
-        x, mask = batch.x, batch.mask
+        x, mask = batch.x, self._mask(batch)
         b = x.shape[0]
+        self._check_head_kwargs(head_kwargs)
         c = self._embed_cond(batch.cond, b, "forward")
         h = self._features(x, c, mask)
         prior = self.prior(b, c)
@@ -201,7 +225,7 @@ class VAE(nn.Module):
 
     def log_importance_weights(self, batch: Batch, k: int) -> Tensor:
         """``log p(x, z_i) - log q(z_i|x)`` for ``k`` posterior samples, ``(k, B)``."""
-        x, mask = batch.x, batch.mask
+        x, mask = batch.x, self._mask(batch)
         b = x.shape[0]
         c = self._embed_cond(batch.cond, b, "log_importance_weights")
         q = self.head.posterior(self._features(x, c, mask))
@@ -242,22 +266,36 @@ class VAE(nn.Module):
             Sample ``x ~ p(x|z)`` instead of taking its mean / greedy decoding.
         """
         if cond is not None and self.cond_embedder is not None:
-            single = cond.dim() == 0 or (cond.dim() == 1 and self.cond_embedder.n_classes == 0
-                                         and cond.shape[0] == self.cond_embedder.cond_dim)
-            if single:
+            e = self.cond_embedder
+            one_float = e.n_classes == 0 and cond.dim() == 1 and cond.shape[0] == e.cond_dim
+            if cond.dim() == 0 or one_float:  # one condition for all n samples
                 cond = cond.reshape(1, -1).expand(n, -1) if cond.dim() else cond.reshape(1).expand(n)
-                if self.cond_embedder.n_classes == 0 and cond.dim() == 2 and cond.shape[1] != self.cond_embedder.cond_dim:
-                    cond = cond.reshape(n, -1)
         z = self.sample_prior(n, cond, generator)
         c = self._embed_cond(cond, n, "sample")
         return self.decoder.generate(z, self._dec_cond(c), generator=generator, sample=sample_x, **gen_kwargs)
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None, **gen_kwargs) -> Tensor:
-        """Decode the deterministic embedding of ``x`` back to data space."""
+        """Decode the deterministic embedding of ``x`` back to data space (dropout off)."""
         z = self.embed(x, cond, mask)
-        c = self._embed_cond(cond, x.shape[0], "reconstruct")
-        return self.decoder.generate(z, self._dec_cond(c), **gen_kwargs)
+        with _eval_mode(self):
+            c = self._embed_cond(cond, x.shape[0], "reconstruct")
+            return self.decoder.generate(z, self._dec_cond(c), **gen_kwargs)
+
+
+class _eval_mode:
+    """Context manager: put a module in eval mode, restore its previous mode afterwards."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+        self.modes = [(m, m.training) for m in module.modules()]
+
+    def __enter__(self):
+        self.module.eval()
+
+    def __exit__(self, *exc):
+        for m, mode in self.modes:
+            m.training = mode
 
 
 def build_vae(cfg: ModelConfig, info: DataInfo) -> VAE:

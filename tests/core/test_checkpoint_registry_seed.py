@@ -1,5 +1,4 @@
 """Checkpoints, the component registry, derived seeds and the generic datasets / collates."""
-import os
 import random
 
 import numpy as np
@@ -277,12 +276,10 @@ def test_array_dataset_counts_bad_rows_in_images():
 
 @pytest.mark.parametrize("kw,name", [(dict(cond=np.zeros((3, 2))), "cond"), (dict(y=np.zeros(5)), "y")])
 def test_array_dataset_rejects_mismatched_lengths(kw, name):
-    with pytest.raises(DataValidationError, match=f"{name} has {len(next(iter(kw.values())))} rows but x has 4"):
+    with pytest.raises(DataValidationError, match=f"{name} has {len(next(iter(kw.values())))} rows but there are 4 examples"):
         ArrayDataset(np.zeros((4, 2)), **kw)
 
 
-@pytest.mark.xfail(reason="BUG: ArrayDataset checks x for NaN/inf but not a float cond, so a NaN condition "
-                          "reaches the model silently (core/data.py:38)", strict=True)
 def test_array_dataset_rejects_nan_in_float_cond():
     with pytest.raises(DataValidationError, match="cond"):
         ArrayDataset(np.zeros((3, 2)), cond=np.array([[0.0], [np.nan], [1.0]]))
@@ -315,9 +312,6 @@ def test_pad_collate_uses_pad_id_and_masks_real_pad_valued_tokens():
     assert PadCollate(pad_id=9)([ds[0], ds[1]]).mask.tolist() == [[True, True], [True, False]]
 
 
-@pytest.mark.xfail(reason="BUG: SequenceDataset does not check that cond / y have one row per sequence (ArrayDataset "
-                          "does); the mismatch surfaces later as an IndexError in __getitem__ (core/data.py:72-73)",
-                   strict=True)
 def test_sequence_dataset_rejects_mismatched_cond_length():
     with pytest.raises(DataValidationError, match="cond has 2 rows"):
         SequenceDataset([[4, 2], [5, 2], [6, 2]], cond=[0, 1])

@@ -155,7 +155,8 @@ def test_non_mapping_root_is_rejected():
 def test_apply_overrides_with_dotted_keys_and_yaml_values():
     base = {"train": {"max_steps": 10, "lr": 0.1}, "model": {"prior": {"kind": "standard_normal"}}}
     out = apply_overrides(base, ["train.max_steps=500", "model.encoder.params.hidden_dims=[64, 32]",
-                                 "model.encoder.kind=mlp", "model.prior=null", "train.compile=true", "train.device=cpu", "train.lr=1e-3"])
+                                 "model.encoder.kind=mlp", "model.prior=null", "train.compile=true",
+                                 "train.device=cpu", "train.lr=1e-3"])
     assert out["train"]["max_steps"] == 500
     assert out["model"]["encoder"]["params"]["hidden_dims"] == [64, 32]
     assert out["model"]["prior"] is None

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.distributions import Normal
 
-from vaekit.core import (Batch, ComponentConfig, ConditionConfig, DataInfo, ModelConfig, VAEOutput, build_vae)
+from vaekit.core import Batch, ComponentConfig, DataInfo, ModelConfig, VAEOutput, build_vae
 from vaekit.core.errors import ConfigError
 from vaekit.core.objectives import ELBO, CapacityConfig, ObjectiveConfig, build_objective, iwae_nll
 from vaekit.core.schedules import Constant, Cyclical, Exponential, Linear, Schedule, build_schedule
@@ -75,8 +75,8 @@ def test_build_schedule_from_numbers_mappings_and_instances():
     ({"kind": "linaer", "steps": 5}, r"objective\.beta\.kind: unknown schedule 'linaer'\. Did you mean 'linear'"),
     ({"kind": "linear", "stpes": 5}, r"objective\.beta\.stpes: unknown argument.*Did you mean 'steps'"),
     ({"kind": "linear"}, r"objective\.beta: schedule 'linear' needs steps"),
-    ({"kind": "linear", "steps": 0}, "steps must be a positive"),
-    ({"kind": "cyclical", "period": 10, "ratio": 0.0}, r"ratio must be in \(0, 1\]"),
+    ({"kind": "linear", "steps": 0}, r"objective\.beta\.steps: must be a positive"),
+    ({"kind": "cyclical", "period": 10, "ratio": 0.0}, r"objective\.beta\.ratio: must be in \(0, 1\]"),
     ({"kind": "cyclical", "period": -1}, "period"),
     (True, "expected a number or a schedule mapping"),
     ("0.5", "expected a number or a schedule mapping"),
@@ -87,9 +87,6 @@ def test_build_schedule_rejects_bad_specs(spec, match):
         build_schedule(spec, "objective.beta")
 
 
-@pytest.mark.xfail(reason="BUG: a ConfigError raised in a schedule's __post_init__ passes through Registry.build "
-                          "unchanged, so it does not name the config path (core/schedules.py:40,81 via "
-                          "core/registry.py build's `except ConfigError: raise`)", strict=True)
 @pytest.mark.parametrize("spec", [{"kind": "linear", "steps": 0}, {"kind": "cyclical", "period": 10, "ratio": 2.0}])
 def test_schedule_value_errors_name_the_config_path(spec):
     with pytest.raises(ConfigError) as exc:
@@ -254,6 +251,32 @@ def _avg_neg_elbo(model, batch, n_seeds, offset=10_000):
     return torch.stack(vals).mean().item()
 
 
+def _exact_posterior_vae():
+    """q(z|x) = p(z) = N(0, I) and a decoder that ignores z: p(z|x) = q(z|x), so every importance
+    weight equals p(x) = N(x; b, I) and the IWAE estimate is exact for every k."""
+    model = _vector_vae()
+    with torch.no_grad():
+        model.head.proj.weight.zero_()
+        model.head.proj.bias.zero_()
+        model.decoder.net[-1].weight.zero_()
+        model.decoder.net[-1].bias.copy_(torch.tensor([0.5, -0.5, 1.0, 0.0]))
+    return model
+
+
+def test_iwae_is_exact_when_posterior_is_exact():
+    model = _exact_posterior_vae()
+    b = torch.tensor([0.5, -0.5, 1.0, 0.0])
+    scale = 0.5  # the likelihood scale of _vector_vae
+    exact = (0.5 * ((X - b) / scale) ** 2).sum(1) + 4 * (math.log(scale) + 0.5 * math.log(2 * math.pi))
+    for k, chunk in ((1, 0), (10, 0), (100, 0), (100, 30)):
+        torch.manual_seed(k)
+        assert torch.allclose(iwae_nll(model, Batch(x=X), k=k, chunk=chunk), exact, atol=1e-4)
+    torch.manual_seed(0)
+    out = model(Batch(x=X))
+    assert torch.allclose(out.kl, torch.zeros(16, 2), atol=1e-6)
+    assert torch.allclose(out.recon_nll, exact, atol=1e-4)
+
+
 def test_iwae_nll_shape_and_k_validation():
     model = _vector_vae()
     torch.manual_seed(0)
@@ -317,7 +340,7 @@ def test_iwae_finite_for_gumbel_softmax_model():
     assert nll.shape == (5,)
     assert torch.isfinite(nll).all()
     # An exact discrete model: k = 1 is an upper bound on average too.
-    assert _avg_iwae(model, Batch(x=x), k=50, n_seeds=5) <= _avg_iwae(model, Batch(x=x), k=1, n_seeds=40) + 0.05
+    assert _avg_iwae(model, Batch(x=x), k=50, n_seeds=5) <= _avg_iwae(model, Batch(x=x), k=1, n_seeds=20) + 0.05
 
 
 def test_iwae_finite_for_gru_sequence_model():

@@ -148,3 +148,16 @@ def test_grad_accumulation_equals_large_batch_slots(toy_bundle, tiny_model_cfg, 
     diffs = [float((p1[k] - p2[k]).abs().max()) for k in p1]
     assert max(diffs) > 0
     assert max(diffs) < 0.05
+
+
+def test_fp16_uses_a_checkpointed_grad_scaler_and_resumes(tmp_path, toy_bundle, tiny_model_cfg, make_model):
+    cfg = replace(BASE, max_steps=20, precision="fp16", grad_clip=1.0)
+    m1 = make_model(tiny_model_cfg, toy_bundle.info)
+    fit(m1, ELBO(), toy_bundle, cfg, run_dir=tmp_path / "a")
+    ck = torch.load(tmp_path / "a" / "checkpoints" / "last.pt", weights_only=True)
+    assert ck["scaler"] is not None and ck["scaler"]["scale"] > 0
+    m2 = make_model(tiny_model_cfg, toy_bundle.info)
+    fit(m2, ELBO(), toy_bundle, replace(cfg, max_steps=10), run_dir=tmp_path / "b")
+    m3 = make_model(tiny_model_cfg, toy_bundle.info, seed=3)
+    fit(m3, ELBO(), toy_bundle, cfg, run_dir=tmp_path / "b")
+    _assert_bitwise_equal(_params(m1), _params(m3))

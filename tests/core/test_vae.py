@@ -149,9 +149,6 @@ def test_gru_decoder_teacher_forcing_is_causal():
     assert not torch.allclose(la[:, 3:], lb[:, 3:])
 
 
-@pytest.mark.xfail(reason="BUG: without an explicit mask the GRU encoder infers it from pad_id but the "
-                          "likelihood sums log p over <pad> positions too (core/vae.py:161 and 186 pass "
-                          "batch.mask=None on to core/likelihoods.py:50)", strict=True)
 def test_sequence_recon_without_mask_ignores_padding_like_the_encoder():
     model = _seq_model().eval()
     torch.manual_seed(0)
@@ -185,9 +182,6 @@ def test_embed_is_deterministic_in_eval_and_train_mode():
     assert torch.equal(e1, model.encode(x).loc)
 
 
-@pytest.mark.xfail(reason="BUG: VAE.embed/reconstruct run the encoder in the module's current mode, so "
-                          "encoder dropout makes the 'deterministic' embedding random in train mode "
-                          "(core/vae.py:139-142, 238-242)", strict=True)
 def test_embed_is_deterministic_in_train_mode_with_encoder_dropout():
     model = _vec_model(encoder=ComponentConfig("mlp", {"hidden_dims": [8], "dropout": 0.5, "input_dropout": 0.5}))
     model.train()
@@ -218,9 +212,6 @@ def test_sample_is_reproducible_with_generator_and_differs_across_seeds(make, sh
     assert not torch.equal(a, c)
 
 
-@pytest.mark.xfail(reason="BUG: sample(sample_x=True) of a multinomial-likelihood model ignores the generator: "
-                          "_sample_with_generator falls back to px.sample(), which draws from the global RNG "
-                          "(core/decoders.py:51, core/likelihoods.py:157-159)", strict=True)
 def test_sample_x_of_multinomial_model_is_reproducible_with_generator():
     info = DataInfo(kind="vector", shape=(6,), likelihood="multinomial")
     model = _seed_build(_mlp_cfg(), info)
@@ -331,6 +322,26 @@ def test_single_float_condition_is_broadcast_to_n():
     assert torch.equal(a, b)
 
 
+def test_single_float_condition_is_broadcast_when_n_equals_cond_dim():
+    model = _cvae(FLOAT_COND)
+    c = torch.tensor([0.1, -0.2, 0.3])
+    a = model.sample(3, cond=c, generator=torch.Generator().manual_seed(0))
+    b = model.sample(3, cond=c.expand(3, 3), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a, b)
+
+
+def test_per_example_conditions_with_cond_dim_one():
+    info = DataInfo(kind="vector", shape=(F,), cond_dim=1, likelihood="gaussian")
+    model = _cvae(info)
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    per_example = torch.tensor([0.0, 1.0, 2.0, 3.0, 4.0])
+    a = model.sample(5, cond=per_example, generator=g())
+    b = model.sample(5, cond=per_example[:, None], generator=g())
+    assert torch.equal(a, b)
+    single = model.sample(5, cond=torch.tensor([2.0]), generator=g())
+    assert torch.equal(single, model.sample(5, cond=torch.full((5, 1), 2.0), generator=g()))
+
+
 def test_single_class_condition_is_broadcast_to_n():
     model = _cvae(CLASS_COND, "conditional_gaussian")
     a = model.sample(4, cond=torch.tensor(2), generator=torch.Generator().manual_seed(0))
@@ -354,8 +365,6 @@ def test_cvae_cond_with_wrong_width_or_class_is_data_error():
         _cvae(CLASS_COND)(Batch(x=_vec_x(), cond=torch.rand(B)))
 
 
-@pytest.mark.xfail(reason="BUG: a 0-dim class-id cond passed to embed/encode/forward raises IndexError from "
-                          "cond.shape[0] instead of a DataValidationError (core/vae.py:122)", strict=True)
 def test_scalar_cond_outside_sample_is_a_data_error():
     model = _cvae(CLASS_COND)
     with pytest.raises(DataValidationError):
@@ -393,9 +402,6 @@ def test_temperature_reaches_gumbel_head_through_forward():
     assert maxes[0] < maxes[1]
 
 
-@pytest.mark.xfail(reason="BUG: an objective temperature with a Gaussian head reaches GaussianHead.forward as an "
-                          "unexpected keyword and raises TypeError mid-training instead of a ConfigError "
-                          "(core/vae.py:184 forwards **head_kwargs unchecked)", strict=True)
 def test_temperature_with_gaussian_head_is_config_error():
     from vaekit.core.objectives import ELBO
 
@@ -477,9 +483,6 @@ def test_conv_encoder_on_vector_data_is_config_error():
         build_vae(_mlp_cfg(encoder=ComponentConfig("conv")), VEC)
 
 
-@pytest.mark.xfail(reason="BUG: Registry.build re-raises a ConfigError raised inside a constructor unchanged, "
-                          "so the message lacks the component's dotted config path (core/registry.py:118-119)",
-                   strict=True)
 @pytest.mark.parametrize("cfg,path", [
     (_mlp_cfg(encoder=ComponentConfig("conv")), "model.encoder"),
     (_mlp_cfg(prior=ComponentConfig("conditional_gaussian")), "model.prior"),

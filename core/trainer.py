@@ -364,9 +364,14 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
     it = iter(loader)
     bar = None
     if cfg.progress and env.is_main:
+        import sys
+
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.max_steps, initial=state.step, desc="train", unit="step", dynamic_ncols=True)
+        # In a log file (not a terminal) redraw rarely instead of flooding it.
+        tty = sys.stderr.isatty()
+        bar = tqdm(total=cfg.max_steps, initial=state.step, desc="train", unit="step", dynamic_ncols=True,
+                   mininterval=0.1 if tty else 30.0)
     model.train()
     window: Dict[str, float] = {}
     window_n = 0

@@ -34,10 +34,10 @@ def main() -> None:
         sample_key = "valid" if "sample_valid" in r else "nn-ratio"
         recon = next(f"{k.removeprefix('recon_')} {r[k]:.3f}" for k in
                      ("recon_mse", "recon_bit_acc", "recon_token_acc") if k in r)
-        rows.append(f"| {spec} | {t_train:.1f} | {r['nll_iw']:.3f} | {r['kl']:.3f} | {r['active_units']}/{r['n_units']} "
+        rows.append(f"| {spec} | {t_train:.1f} | {r['nll_iw']:.3f} (k={r['iw_samples']}) | {r['kl']:.3f} | {r['active_units']}/{r['n_units']} "
                     f"| {r['mutual_info']:.3f} | {r['isotropy']:.3f} | {r['knn_acc']:.3f} / {r['knn_acc/raw_input']:.3f} "
                     f"| {recon} | {sample_key} {sample:.3f} |")
-    print(f"| config | train s | test NLL (IW k={r['iw_samples']}) | KL | active units | MI | isotropy "
+    print("| config | train s | test NLL (IW, k samples) | KL | active units | MI | isotropy "
           "| 5-NN acc latent / raw | reconstruction | samples |")
     print("|" + " --- |" * 10)
     print("\n".join(rows))

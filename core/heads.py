@@ -1,7 +1,8 @@
 """Latent heads: encoder features -> posterior ``q(z|x)``, a sample, and KL per latent unit.
 
 ``head(h, prior, n_samples=1) -> LatentSample``. ``prior`` is the prior *distribution* for
-this batch (already built from the condition, if any).
+this batch (already built from the condition, if any); an unconditional
+:class:`~vaekit.core.priors.Prior` module is accepted too and is called for the batch.
 """
 from __future__ import annotations
 
@@ -54,6 +55,13 @@ class LatentHead(nn.Module):
         raise NotImplementedError
 
 
+def _resolve_prior(prior, prior_module, batch_size: int):
+    """``(distribution, module)``: a Prior module passed as ``prior`` is evaluated for the batch."""
+    if isinstance(prior, nn.Module):
+        return prior(batch_size), prior
+    return prior, prior_module
+
+
 def _kl(posterior: Distribution, prior: Distribution, z: Tensor, log_q_z: Tensor, prior_module
         ) -> Tuple[Tensor, bool]:
     """Analytic KL per unit when torch knows the pair, else a Monte-Carlo ``(B, 1)``."""
@@ -97,6 +105,7 @@ class GaussianHead(LatentHead):
         return Normal(mu, torch.exp(0.5 * logvar), validate_args=False)
 
     def forward(self, h: Tensor, prior: Distribution, n_samples: int = 1, prior_module=None) -> LatentSample:
+        prior, prior_module = _resolve_prior(prior, prior_module, h.shape[0])
         q = self.posterior(h)
         z = q.rsample() if n_samples == 1 else q.rsample((n_samples,))
         log_q = q.log_prob(z).sum(-1)
@@ -158,6 +167,7 @@ class GumbelSoftmaxHead(LatentHead):
 
     def forward(self, h: Tensor, prior: Distribution, n_samples: int = 1, prior_module=None,
                 temperature: Optional[float] = None) -> LatentSample:
+        prior, prior_module = _resolve_prior(prior, prior_module, h.shape[0])
         q = self.posterior(h)
         tau = self.temperature if temperature is None else float(temperature)
         relaxed = RelaxedOneHotCategorical(torch.tensor(tau, device=h.device), logits=q.logits, validate_args=False)

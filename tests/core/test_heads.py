@@ -74,6 +74,18 @@ def test_gaussian_head_stable_contract_from_package_root():
     assert out.kl.shape == (2, 3)
 
 
+def test_heads_accept_an_unconditional_prior_module_as_prior():
+    h = torch.randn(2, 4)
+    torch.manual_seed(0)
+    via_module = core.GaussianHead(in_dim=4, latent_dim=3)(h, StandardNormal(3))
+    torch.manual_seed(0)
+    via_dist = core.GaussianHead(in_dim=4, latent_dim=3)(h, StandardNormal(3)(2))
+    assert torch.equal(via_module.kl, via_dist.kl) and via_module.kl_is_analytic
+    g = GumbelSoftmaxHead(in_dim=4, n_groups=2, n_categories=5)
+    out = g(h, UniformCategorical(2, 5))
+    assert out.kl.shape == (2, 2) and out.kl_is_analytic
+
+
 def test_gaussian_head_samples_are_reparameterised():
     torch.manual_seed(0)
     head = GaussianHead(in_dim=4, latent_dim=3)

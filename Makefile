@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 		echo "no CUDA GPU: installing the CPU build ($(TORCH_SPEC))"; \
 		$(BIN)/python -m pip install -q $(TORCH_SPEC); \
 	fi
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[all,dev]"
 	touch $(STAMP)
 
 demo: $(STAMP)

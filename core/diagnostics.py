@@ -58,7 +58,7 @@ def mutual_information(model, batches: Iterable[Batch], max_examples: int = 1000
     n = 0
     for batch in batches:
         batch = batch.to(device)
-        q = model.encode(batch.x, batch.cond, batch.mask)
+        q = model.encode(batch.encoder_input, batch.cond, batch.mask)
         locs.append(q)
         n += len(batch)
         if n >= max_examples:

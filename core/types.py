@@ -40,6 +40,11 @@ class Batch:
         Labels or properties kept for evaluation and plots; never fed to the model.
     index : Tensor, optional
         Long ``(B,)`` positions of the examples in their split.
+    inputs : object, optional
+        What the encoder reads when it is not ``x`` (e.g. a PyTorch Geometric ``Batch`` of
+        ``B`` molecular graphs for a graph encoder, while the decoder reconstructs the SMILES
+        tokens in ``x``). Anything with ``.to(device)``; sliced with ``inputs[sl]`` (a list
+        of items is re-batched with ``type(inputs).from_data_list``).
     """
 
     x: Tensor
@@ -47,28 +52,39 @@ class Batch:
     mask: Optional[Tensor] = None
     y: Optional[Tensor] = None
     index: Optional[Tensor] = None
+    inputs: Any = None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
+    @property
+    def encoder_input(self) -> Any:
+        """``inputs`` when set, else ``x``: what the model's encoder reads."""
+        return self.x if self.inputs is None else self.inputs
+
     def to(self, device: torch.device | str, non_blocking: bool = False) -> "Batch":
-        """Return a copy with every tensor moved to ``device``."""
-        moved = {
-            f.name: (v.to(device, non_blocking=non_blocking) if isinstance(v, Tensor) else v)
-            for f in fields(self)
-            for v in [getattr(self, f.name)]
-        }
-        return Batch(**moved)
+        """Return a copy with every tensor (and ``inputs``) moved to ``device``."""
+        return Batch(**{f.name: (v.to(device, non_blocking=non_blocking) if hasattr(v, "to") else v)
+                        for f in fields(self) for v in [getattr(self, f.name)]})
 
     def pin_memory(self) -> "Batch":
         """Page-locked copy (called by ``DataLoader(pin_memory=True)`` for fast GPU transfer)."""
-        return Batch(**{f.name: (v.pin_memory() if isinstance(v, Tensor) else v)
+        return Batch(**{f.name: (v.pin_memory() if hasattr(v, "pin_memory") else v)
                         for f in fields(self) for v in [getattr(self, f.name)]})
 
     def slice(self, sl: slice) -> "Batch":
-        """Rows ``sl`` of every tensor (used to split a batch into micro-batches)."""
-        return Batch(**{f.name: (getattr(self, f.name)[sl] if getattr(self, f.name) is not None else None)
-                        for f in fields(self)})
+        """Rows ``sl`` of every field (used to split a batch into micro-batches)."""
+        return Batch(**{f.name: _rows(getattr(self, f.name), sl) for f in fields(self)})
+
+
+def _rows(v: Any, sl: slice) -> Any:
+    if v is None or isinstance(v, Tensor):
+        return None if v is None else v[sl]
+    part = v[sl]
+    # A PyG Batch sliced gives a list of graphs: batch them again.
+    if isinstance(part, list) and hasattr(type(v), "from_data_list"):
+        return type(v).from_data_list(part)
+    return part
 
 
 @dataclass

@@ -168,8 +168,12 @@ class VAE(nn.Module):
         return c if self.cond_into_decoder else None
 
     def encode(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Distribution:
-        """The posterior ``q(z|x[, c])`` (``batch_shape (B, D)`` or ``(B, G)``)."""
-        c = self._embed_cond(cond, x.shape[0], "encode")
+        """The posterior ``q(z|x[, c])`` (``batch_shape (B, D)`` or ``(B, G)``).
+
+        ``x`` is what the encoder reads: ``Batch.encoder_input`` (usually the data tensor;
+        a graph batch for a graph encoder). The same holds for :meth:`embed` and :meth:`reconstruct`.
+        """
+        c = self._embed_cond(cond, _n_examples(x), "encode")
         return self.head.posterior(self._features(x, c, mask))
 
     def embed(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Tensor:
@@ -179,7 +183,7 @@ class VAE(nn.Module):
         embedding, whatever mode the model is in.
         """
         with _eval_mode(self):
-            c = self._embed_cond(cond, x.shape[0], "embed")
+            c = self._embed_cond(cond, _n_examples(x), "embed")
             return self.head.mode(self._features(x, c, mask))
 
     def decode(self, z: Tensor, cond: Optional[Tensor] = None, x: Optional[Tensor] = None) -> Distribution:
@@ -203,7 +207,7 @@ class VAE(nn.Module):
         b = x.shape[0]
         self._check_head_kwargs(head_kwargs)
         c = self._embed_cond(batch.cond, b, "forward")
-        h = self._features(x, c, mask)
+        h = self._features(batch.encoder_input, c, mask)
         prior = self.prior(b, c)
         ls = self.head(h, prior, n_samples=n_samples, prior_module=self.prior, **head_kwargs)
         recon_nll, px = self._recon(ls.z, c, x, mask, n_samples)
@@ -228,7 +232,7 @@ class VAE(nn.Module):
         x, mask = batch.x, self._mask(batch)
         b = x.shape[0]
         c = self._embed_cond(batch.cond, b, "log_importance_weights")
-        q = self.head.posterior(self._features(x, c, mask))
+        q = self.head.posterior(self._features(batch.encoder_input, c, mask))
         prior = self.prior(b, c)
         z, log_q, log_p = self.head.importance_sample(q, prior, self.prior, k)
         recon_nll, _ = self._recon(z, c, x, mask, k)
@@ -279,8 +283,14 @@ class VAE(nn.Module):
         """Decode the deterministic embedding of ``x`` back to data space (dropout off)."""
         z = self.embed(x, cond, mask)
         with _eval_mode(self):
-            c = self._embed_cond(cond, x.shape[0], "reconstruct")
+            c = self._embed_cond(cond, _n_examples(x), "reconstruct")
             return self.decoder.generate(z, self._dec_cond(c), **gen_kwargs)
+
+
+def _n_examples(x: Any) -> int:
+    """Number of examples in an encoder input: rows of a tensor, graphs of a PyG batch."""
+    n = getattr(x, "num_graphs", None)
+    return int(n) if n is not None else int(x.shape[0])
 
 
 class _eval_mode:

@@ -69,7 +69,7 @@ class EvalContext:
         def run():
             zs, ys = [], []
             for b in self.batches(split):
-                zs.append(self.model.embed(b.x, b.cond, b.mask).float().cpu())
+                zs.append(self.model.embed(b.encoder_input, b.cond, b.mask).float().cpu())
                 if b.y is not None:
                     ys.append(b.y.cpu())
             return torch.cat(zs), (torch.cat(ys) if ys else None)

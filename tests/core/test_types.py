@@ -20,6 +20,39 @@ def test_batch_len_slice_and_to():
     assert moved is not b and torch.equal(moved.x, b.x) and moved.mask is None
 
 
+class _Graphs:
+    """Stand-in for a PyG Batch: sliceable to a list, re-batched by from_data_list, movable."""
+
+    def __init__(self, items):
+        self.items, self.device = list(items), "cpu"
+
+    @property
+    def num_graphs(self):
+        return len(self.items)
+
+    def __getitem__(self, sl):
+        return self.items[sl]
+
+    @classmethod
+    def from_data_list(cls, items):
+        return cls(items)
+
+    def to(self, device, non_blocking=False):
+        out = _Graphs(self.items)
+        out.device = str(device)
+        return out
+
+
+def test_batch_inputs_are_the_encoder_input_and_follow_slice_and_to():
+    b = Batch(x=torch.zeros(4, 3, dtype=torch.long), inputs=_Graphs("abcd"))
+    assert b.encoder_input is b.inputs
+    part = b.slice(slice(1, 3))
+    assert isinstance(part.inputs, _Graphs) and part.inputs.items == ["b", "c"] and len(part) == 2
+    assert b.to("meta").inputs.device == "meta"
+    plain = Batch(x=torch.ones(2, 2))
+    assert plain.encoder_input is plain.x
+
+
 def test_data_info_dims_and_condition_flags():
     assert DataInfo(kind="image", shape=(1, 28, 28)).x_dim == 784
     assert DataInfo(kind="vector", shape=(5,)).x_dim == 5

@@ -12,5 +12,6 @@ from .decoders import DECODERS, ConvDecoder, Decoder, GRUDecoder, MLPDecoder
 from .heads import HEADS, GaussianHead, GumbelSoftmaxHead, LatentHead
 from .priors import PRIORS, ConditionalGaussian, Prior, StandardNormal, UniformCategorical
 from .nn import MLP, ConditionEmbedder
+from .property_head import PropertyHead, PropertyHeadConfig
 from .vae import VAE, ComponentConfig, ConditionConfig, ModelConfig, build_vae
 from .objectives import ELBO, CapacityConfig, ObjectiveConfig, build_objective, iwae_nll

@@ -37,7 +37,9 @@ class Batch:
     mask : Tensor, optional
         Bool ``(B, T)``, True on real tokens (sequences only).
     y : Tensor, optional
-        Labels or properties kept for evaluation and plots; never fed to the model.
+        Labels or properties kept for evaluation and plots. Never fed to the encoder or
+        decoder; a property head (:mod:`vaekit.core.property_head`) learns to predict float
+        ``y`` ``(B, y_dim)`` from ``z``.
     index : Tensor, optional
         Long ``(B,)`` positions of the examples in their split.
     inputs : object, optional
@@ -103,6 +105,9 @@ class DataInfo:
         Special token ids (sequences).
     cond_dim : int
         Width of a float condition, or 0 for none.
+    y_dim : int
+        Width of float property targets in ``Batch.y`` (for a property head), or 0 when ``y``
+        holds class labels or nothing.
     n_cond_classes : int
         Number of classes of a categorical condition (``cond`` is long ``(B,)``), or 0.
     likelihood : str
@@ -122,6 +127,7 @@ class DataInfo:
     eos_id: Optional[int] = None
     unk_id: Optional[int] = None
     cond_dim: int = 0
+    y_dim: int = 0
     n_cond_classes: int = 0
     likelihood: str = "gaussian"
     n_train: int = 0

@@ -20,6 +20,7 @@ from .heads import HEADS, LatentHead
 from .likelihoods import LIKELIHOODS
 from .nn import ConditionEmbedder
 from .priors import PRIORS, Prior
+from .property_head import PropertyHead, PropertyHeadConfig
 from .types import Batch, DataInfo, VAEOutput
 
 
@@ -67,6 +68,7 @@ class ModelConfig:
     prior: Optional[ComponentConfig] = None
     likelihood: Optional[ComponentConfig] = None
     condition: ConditionConfig = field(default_factory=ConditionConfig)
+    property_head: Optional[PropertyHeadConfig] = None
 
     def validate(self, path: str = "model") -> None:
         if self.latent_dim <= 0:
@@ -103,11 +105,13 @@ class VAE(nn.Module):
     cond_embedder : ConditionEmbedder, optional
         Present for a conditional VAE.
     cond_into_encoder, cond_into_decoder : bool
+    property_head : PropertyHead, optional
+        Predicts ``Batch.y`` from ``z``; its loss is ``VAEOutput.extra["property_loss"]``.
     """
 
     def __init__(self, encoder: Encoder, head: LatentHead, decoder: Decoder, prior: Prior,
                  cond_embedder: Optional[ConditionEmbedder] = None, cond_into_encoder: bool = True,
-                 cond_into_decoder: bool = True):
+                 cond_into_decoder: bool = True, property_head: Optional[PropertyHead] = None):
         super().__init__()
         if head.family != prior.family:
             raise ConfigError(f"model.prior: a {head.family} latent head needs a {head.family} prior; got a "
@@ -117,6 +121,7 @@ class VAE(nn.Module):
         self.encoder, self.head, self.decoder, self.prior = encoder, head, decoder, prior
         self.cond_embedder = cond_embedder
         self.cond_into_encoder, self.cond_into_decoder = cond_into_encoder, cond_into_decoder
+        self.property_head = property_head
 
     # ------------------------------------------------------------------ conditions
     @property
@@ -212,8 +217,11 @@ class VAE(nn.Module):
         ls = self.head(h, prior, n_samples=n_samples, prior_module=self.prior, **head_kwargs)
         recon_nll, px = self._recon(ls.z, c, x, mask, n_samples)
         n_tokens = mask.sum(1) if mask is not None else None
+        extra = {}
+        if self.property_head is not None and batch.y is not None:
+            extra["property_loss"] = self.property_head.loss(ls.z, batch.y)
         return VAEOutput(recon_nll=recon_nll, kl=ls.kl, kl_is_analytic=ls.kl_is_analytic, z=ls.z,
-                         posterior=ls.posterior, px=px, n_tokens=n_tokens)
+                         posterior=ls.posterior, px=px, n_tokens=n_tokens, extra=extra)
 
     def _recon(self, z: Tensor, c: Optional[Tensor], x: Tensor, mask: Optional[Tensor], s: int):
         """Decode ``z`` ((B, D) or (S, B, D)) against ``x``; returns ``recon_nll`` and ``px``."""
@@ -349,4 +357,9 @@ def build_vae(cfg: ModelConfig, info: DataInfo) -> VAE:
     if info.kind == "sequence" and not decoder.autoregressive:
         raise ConfigError(f"model.decoder.kind: token sequences need a sequence decoder such as 'gru'; got "
                           f"{cfg.decoder.kind!r}.")
-    return VAE(encoder, head, decoder, prior, cond_embedder, cfg.condition.into_encoder, cfg.condition.into_decoder)
+    prop = None
+    if cfg.property_head is not None:
+        p = cfg.property_head
+        prop = PropertyHead(head.z_dim, info.y_dim, p.hidden_dims, p.weight, p.activation, p.dropout)
+    return VAE(encoder, head, decoder, prior, cond_embedder, cfg.condition.into_encoder, cfg.condition.into_decoder,
+               property_head=prop)

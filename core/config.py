@@ -163,7 +163,8 @@ def from_dict(cls: type, data: Mapping[str, Any], path: str = "") -> Any:
         p = f"{path}.{key}" if path else str(key)
         if key not in flds:
             raise ConfigError(
-                f"{p}: unknown key.{did_you_mean(key, flds)} Valid keys here: {', '.join(flds)}."
+                (f"{p}: unknown key.{did_you_mean(key, flds)} Valid keys here: {', '.join(flds)}." if flds
+                 else f"{p}: unknown key; this section takes no keys. Remove it.")
             )
         kwargs[key] = _convert(value, hints[key], p)
     missing = [n for n, f in flds.items() if f.default is dataclasses.MISSING

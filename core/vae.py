@@ -283,16 +283,24 @@ class VAE(nn.Module):
             if cond.dim() == 0 or one_float:  # one condition for all n samples
                 cond = cond.reshape(1, -1).expand(n, -1) if cond.dim() else cond.reshape(1).expand(n)
         z = self.sample_prior(n, cond, generator)
-        c = self._embed_cond(cond, n, "sample")
-        return self.decoder.generate(z, self._dec_cond(c), generator=generator, sample=sample_x, **gen_kwargs)
+        return self.generate(z, cond, generator=generator, sample_x=sample_x, **gen_kwargs)
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, cond: Optional[Tensor] = None, generator: Optional[torch.Generator] = None,
+                 sample_x: bool = False, **gen_kwargs) -> Tensor:
+        """Data-space outputs for latent codes ``z`` ``(n, z_dim)``, dropout off.
+
+        ``sample_x`` draws ``x ~ p(x|z)`` (seedable with ``generator``); otherwise the mean /
+        greedy decoding. ``cond`` as in :meth:`sample` (``(n, ...)`` rows).
+        """
+        with _eval_mode(self):
+            c = self._embed_cond(cond, z.shape[0], "generate")
+            return self.decoder.generate(z, self._dec_cond(c), generator=generator, sample=sample_x, **gen_kwargs)
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None, **gen_kwargs) -> Tensor:
         """Decode the deterministic embedding of ``x`` back to data space (dropout off)."""
-        z = self.embed(x, cond, mask)
-        with _eval_mode(self):
-            c = self._embed_cond(cond, _n_examples(x), "reconstruct")
-            return self.decoder.generate(z, self._dec_cond(c), **gen_kwargs)
+        return self.generate(self.embed(x, cond, mask), cond, **gen_kwargs)
 
 
 def _n_examples(x: Any) -> int:

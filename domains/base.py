@@ -34,6 +34,8 @@ class EvalContext:
     batch_size : int
     n_samples : int
         How many examples sample-based metrics generate.
+    options : object, optional
+        The domain's ``EvalOptions`` (from the run config's ``eval.options``).
     extra : dict
         Cache shared between metrics (e.g. embeddings computed once).
     """
@@ -45,6 +47,7 @@ class EvalContext:
     seed: int = 0
     batch_size: int = 512
     n_samples: int = 1000
+    options: Any = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -108,18 +111,28 @@ class Metric(ABC):
         """Return ``{key: value}``; keys start with ``name``."""
 
 
+@dataclass(frozen=True)
+class NoEvalOptions:
+    """``eval.options`` of a domain whose metrics take no options (the section must be empty)."""
+
+
 class Domain(ABC):
     """Base class of a domain.
 
     Subclasses set ``name``, ``DataConfig`` (a frozen dataclass: the ``data`` section of a
-    run config), ``requires`` (importable modules) and ``extra`` (the pip extra providing them).
+    run config), optionally ``EvalOptions`` (a frozen dataclass: ``eval.options``, read by
+    the metrics as ``EvalContext.options``), ``requires`` (importable modules) and ``extra``
+    (the pip extra providing them).
     """
 
     name: str = ""
     DataConfig: Type = object
+    EvalOptions: Type = NoEvalOptions
     requires: Tuple[str, ...] = ()
     extra: str = ""
     cond_example: str = "--cond NAME=VALUE"
+    #: Generation draws x ~ p(x|z) (True) or takes its mean / greedy decoding (False).
+    sample_x: bool = False
 
     def check_requirements(self) -> None:
         """Raise :class:`MissingDependencyError` with the pip line if a dependency is missing."""

@@ -53,7 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--cond", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
                    help="condition of a conditional model")
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--sample", action="store_true", help="sample x ~ p(x|z) instead of its mean / greedy decoding")
+    dec = g.add_mutually_exclusive_group()
+    dec.add_argument("--sample", dest="sample", action="store_true", default=None,
+                     help="sample x ~ p(x|z) (default for domains that sample, e.g. molecules as in MOSES)")
+    dec.add_argument("--greedy", dest="sample", action="store_false",
+                     help="take the mean / greedy decoding of p(x|z) (default for the others)")
     g.add_argument("--device", default="auto")
 
     c = sub.add_parser("config", help="print the fully resolved config")

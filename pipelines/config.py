@@ -38,6 +38,9 @@ class EvalConfig:
         Examples in the mutual-information estimate.
     n_samples : int
         Examples generated for sample-based metrics.
+    options : dict
+        The domain's metric options, checked against its ``EvalOptions`` (e.g. how many
+        molecules the reconstruction protocol uses); see :attr:`RunConfig.eval_options`.
     """
 
     split: str = "test"
@@ -45,6 +48,7 @@ class EvalConfig:
     iw_samples: int = 100
     mi_examples: int = 1000
     n_samples: int = 1000
+    options: Dict[str, Any] = field(default_factory=dict)
 
     def validate(self, path: str = "eval") -> None:
         if self.split not in ("val", "test"):
@@ -70,6 +74,10 @@ class RunConfig:
     @property
     def data_config(self):
         return from_dict(get_domain(self.domain).DataConfig, self.data, "data")
+
+    @property
+    def eval_options(self):
+        return from_dict(get_domain(self.domain).EvalOptions, self.eval.options, "eval.options")
 
 
 def packaged_config_path(spec: str) -> Path:
@@ -107,6 +115,7 @@ def config_from_dict(data: Dict[str, Any]) -> RunConfig:
     get_domain(data["domain"])  # unknown domain -> did-you-mean error
     cfg = from_dict(RunConfig, data)
     cfg.data_config  # strict check of the data section
+    cfg.eval_options  # and of the domain's metric options
     return cfg
 
 
@@ -124,4 +133,5 @@ def dump_config(cfg: RunConfig) -> str:
     """The fully resolved config (every default filled in) as YAML."""
     d = to_dict(cfg)
     d["data"] = to_dict(cfg.data_config)
+    d["eval"]["options"] = to_dict(cfg.eval_options)
     return yaml.safe_dump(d, sort_keys=False)

@@ -230,7 +230,8 @@ def evaluate_run(run_dir: str | Path, split: Optional[str] = None, device: str =
         raise CheckpointError(f"{run_dir}: the data loaded now differs from the data the model was trained on "
                               f"(data_info.json). Evaluate with the same data files, or retrain.")
     dev = next(model.parameters()).device
-    ctx = EvalContext(model, data, split, dev, cfg.train.seed, cfg.eval.batch_size, cfg.eval.n_samples)
+    ctx = EvalContext(model, data, split, dev, cfg.train.seed, cfg.eval.batch_size, cfg.eval.n_samples,
+                      options=cfg.eval_options)
     if getattr(data, split) is None or len(getattr(data, split)) == 0:
         raise ConfigError(f"eval.split: the {split!r} split of this data is empty; choose another split.")
     k = cfg.eval.iw_samples if iw_samples is None else iw_samples
@@ -249,8 +250,12 @@ def evaluate_run(run_dir: str | Path, split: Optional[str] = None, device: str =
 
 
 def generate_run(run_dir: str | Path, n: int, out: str | Path, cond: Sequence[str] = (), seed: int = 0,
-                 sample_x: bool = False, device: str = "auto", batch_size: int = 1024) -> Path:
-    """Sample ``n`` examples from a trained run and write them with the domain's format."""
+                 sample_x: Optional[bool] = None, device: str = "auto", batch_size: int = 1024) -> Path:
+    """Sample ``n`` examples from a trained run and write them with the domain's format.
+
+    ``sample_x``: draw ``x ~ p(x|z)`` (True) or take its mean / greedy decoding (False);
+    None uses the domain's convention (``Domain.sample_x``).
+    """
     if n < 1:
         raise ConfigError(f"-n: the number of samples must be >= 1; got {n}.")
     cfg, domain, model, info, _ = load_run(run_dir, device)
@@ -260,6 +265,7 @@ def generate_run(run_dir: str | Path, n: int, out: str | Path, cond: Sequence[st
         raise ConfigError(f"--cond: {run_dir} holds a conditional model; pass the condition, e.g. "
                           f"{domain.cond_example}.")
     g = torch.Generator(device=dev).manual_seed(seed)
+    sample_x = domain.sample_x if sample_x is None else sample_x
     outs: List[Any] = []
     for i in range(0, n, batch_size):
         m = min(batch_size, n - i)

@@ -87,6 +87,11 @@ class SequenceDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.seqs)
 
+    @property
+    def lengths(self) -> List[int]:
+        """Tokens per sequence (for length bucketing, ``train.length_buckets``)."""
+        return [len(s) for s in self.seqs]
+
     def __getitem__(self, i: int):
         return (i, self.seqs[i], None if self.cond is None else self.cond[i], None if self.y is None else self.y[i])
 

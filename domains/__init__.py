@@ -16,6 +16,7 @@ from .base import Domain, EvalContext, Metric
 # name -> module defining a `DOMAIN` instance. Adding a domain = one line here.
 _DOMAIN_MODULES: Dict[str, str] = {
     "toy": "vaekit.domains.toy.domain",
+    "molecules": "vaekit.domains.molecules.domain",
 }
 
 _CACHE: Dict[str, Domain] = {}

@@ -78,10 +78,10 @@ def _fingerprint(mol):
 def candidates(smiles: Sequence[str], reference: Optional[str] = None,
                scores: Optional[Sequence[float]] = None) -> List[Candidate]:
     """Wrap decoded strings as :class:`Candidate` rows (canonicalised, with properties)."""
-    from rdkit import Chem, DataStructs, RDLogger
+    from rdkit import Chem, DataStructs
+    from rdkit.rdBase import BlockLogs
 
-    RDLogger.DisableLog("rdApp.*")
-    try:
+    with BlockLogs():  # invalid decodes are expected; they are marked valid=False
         ref_fp = None
         if reference is not None:
             ref = Chem.MolFromSmiles(reference)
@@ -100,8 +100,6 @@ def candidates(smiles: Sequence[str], reference: Optional[str] = None,
             sim = float(DataStructs.TanimotoSimilarity(ref_fp, _fingerprint(m))) if ref_fp is not None else None
             out.append(Candidate(can, True, props, sim, score))
         return out
-    finally:
-        RDLogger.EnableLog("rdApp.*")
 
 
 def smiles_to_batch(smiles: Sequence[str], info: DataInfo) -> Batch:
@@ -111,20 +109,21 @@ def smiles_to_batch(smiles: Sequence[str], info: DataInfo) -> Batch:
     Raises :class:`DataValidationError` naming the SMILES that RDKit cannot parse, or that is
     longer than the model's ``max_len``. Tokens unseen in training map to ``<unk>``.
     """
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem
+    from rdkit.rdBase import BlockLogs
 
     vocab = Vocabulary.from_list(info.extra["vocab"])
     tokenizer = get_tokenizer(info.extra["tokenizer"])
     graphs = info.extra.get("representation") == "graph"
     items = []
-    RDLogger.DisableLog("rdApp.*")
-    try:
+    canonicalize, isomeric = info.extra.get("canonicalize", True), info.extra.get("isomeric", True)
+    with BlockLogs():  # the error below names the bad SMILES
         for i, s in enumerate(smiles):
             mol = Chem.MolFromSmiles(s) if s else None
             if mol is None:
                 raise DataValidationError(f"smiles[{i}]: {s!r} is not a valid SMILES (RDKit cannot parse it). "
                                           f"Check it with rdkit.Chem.MolFromSmiles.")
-            can = Chem.MolToSmiles(mol, isomericSmiles=info.extra.get("isomeric", True))
+            can = Chem.MolToSmiles(mol, isomericSmiles=isomeric) if canonicalize else s.strip()
             ids = vocab.encode(tokenizer.tokenize(can))
             if len(ids) > info.shape[0]:
                 raise DataValidationError(f"smiles[{i}]: {s!r} has {len(ids)} tokens with <eos>, more than the "
@@ -135,8 +134,6 @@ def smiles_to_batch(smiles: Sequence[str], info: DataInfo) -> Batch:
 
                 graph = mol_to_graph(mol)
             items.append((i, torch.as_tensor(ids, dtype=torch.long), None, None, graph))
-    finally:
-        RDLogger.EnableLog("rdApp.*")
     if not items:
         raise DataValidationError("smiles: empty list; pass at least one SMILES.")
     return MoleculeCollate(vocab.pad_id, graphs=graphs)(items)
@@ -305,19 +302,17 @@ def grid_image(smiles: Sequence[str], path: str | Path, legends: Optional[Sequen
 
     Invalid SMILES are drawn as empty cells with their legend, so the grid keeps its order.
     """
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem
     from rdkit.Chem import Draw
+    from rdkit.rdBase import BlockLogs
 
     path = Path(path)
     if path.suffix not in (".svg", ".png"):
         raise ConfigError(f"path: molecule grids are written as .svg or .png; got {path.name!r}.")
     if not smiles:
         raise DataValidationError("smiles: nothing to draw (empty list).")
-    RDLogger.DisableLog("rdApp.*")  # invalid SMILES are expected: drawn as empty cells
-    try:
+    with BlockLogs():  # invalid SMILES are expected: drawn as empty cells
         mols = [Chem.MolFromSmiles(s) if s else None for s in smiles]
-    finally:
-        RDLogger.EnableLog("rdApp.*")
     mols = [m if m is not None else Chem.Mol() for m in mols]
     legends = list(legends) if legends is not None else list(smiles)
     path.parent.mkdir(parents=True, exist_ok=True)

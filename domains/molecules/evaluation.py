@@ -63,8 +63,10 @@ def _options(ctx: EvalContext) -> MoleculesEvalOptions:
 def canonical(smiles: str) -> Optional[str]:
     """RDKit canonical SMILES, or None when it does not parse."""
     from rdkit import Chem
+    from rdkit.rdBase import BlockLogs
 
-    m = Chem.MolFromSmiles(smiles) if smiles else None
+    with BlockLogs():  # invalid decodes are expected and counted
+        m = Chem.MolFromSmiles(smiles) if smiles else None
     return Chem.MolToSmiles(m) if m is not None else None
 
 

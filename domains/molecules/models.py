@@ -3,8 +3,9 @@
 ``graph`` encoder: a molecular graph (PyTorch Geometric ``Batch`` in ``Batch.inputs``) ->
 ``(B, out_dim)`` by GINE message passing (Xu et al. 2019, "How Powerful are Graph Neural
 Networks?"; edge features as in Hu et al. 2020, "Strategies for Pre-training Graph Neural
-Networks"). Atom and bond features are PyG's ``from_smiles`` integer categories (the OGB
-featurisation); each column gets its own embedding, summed, as OGB's ``AtomEncoder`` does.
+Networks"). Atom and bond features are PyG's integer categories (the OGB featurisation,
+built by :mod:`.graphs`); each column gets its own embedding, summed, as OGB's
+``AtomEncoder`` does.
 The decoder is core's GRU over SMILES/SELFIES tokens, so a graph VAE is a config:
 ``data.representation: graph`` + ``model.encoder.kind: graph``.
 """
@@ -21,10 +22,11 @@ from vaekit.core.nn import MLP, concat_cond
 
 
 def _cardinalities():
-    """Category counts of PyG's ``from_smiles`` atom (9) and bond (3) feature columns."""
-    from torch_geometric.utils import smiles as pyg_smiles
+    """Category counts of the atom (9) and bond (3) feature columns (:mod:`.graphs`)."""
+    from .graphs import feature_cardinalities
 
-    return [len(v) for v in pyg_smiles.x_map.values()], [len(v) for v in pyg_smiles.e_map.values()]
+    card = feature_cardinalities()
+    return card["atom_cardinalities"], card["bond_cardinalities"]
 
 
 class _CategoricalEmbedding(nn.Module):

@@ -229,7 +229,9 @@ class ConditionalControl(Metric):
         out = {"cond_valid": float(ok.mean())}
         for j, name in enumerate(names):
             a, r = achieved[ok, j], requested[ok, j]
-            if len(a) < 2:
+            if len(a) < 2:  # too few valid molecules to measure control (cond_valid says so)
+                out.update({f"cond_mae/{name}": float("nan"), f"cond_mae/{name}/shuffled": float("nan"),
+                            f"cond_corr/{name}": float("nan")})
                 continue
             out[f"cond_mae/{name}"] = float(np.abs(a - r).mean())
             out[f"cond_mae/{name}/shuffled"] = float(np.abs(a - rng.permutation(r)).mean())

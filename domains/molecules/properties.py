@@ -79,8 +79,11 @@ def compute_properties(mols: Iterable, names: Sequence[str] = PROPERTY_NAMES) ->
 def smiles_properties(smiles: Iterable[str], names: Sequence[str] = PROPERTY_NAMES) -> np.ndarray:
     """:func:`compute_properties` of SMILES strings (unparsable ones give NaN rows)."""
     from rdkit import Chem
+    from rdkit.rdBase import BlockLogs
 
-    return compute_properties((Chem.MolFromSmiles(s) if s else None for s in smiles), names)
+    with BlockLogs():  # unparsable SMILES give NaN rows; RDKit need not print each one
+        mols = [Chem.MolFromSmiles(s) if s else None for s in smiles]
+    return compute_properties(mols, names)
 
 
 __all__ = ["PROPERTY_NAMES", "compute_properties", "smiles_properties", "mol_property", "check_property_names"]

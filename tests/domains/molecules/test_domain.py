@@ -139,6 +139,7 @@ def test_conditional_model_samples_at_targets(tmp_path_factory, tmp_path):
         warnings.simplefilter("ignore")
         res = evaluate_run(run)
     assert {"cond_mae/logp", "cond_mae/logp/shuffled", "cond_corr/qed"} <= set(res)
+    assert 0.0 <= res["cond_valid"] <= 1.0
 
 
 def test_property_head_model_predicts_and_optimises(tmp_path_factory):

@@ -192,6 +192,26 @@ def _effective_batch(n: int, cfg: TrainConfig, world: int, log: Callable[[str], 
 
 
 # ---------------------------------------------------------------------------- helpers
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    """Treat SIGTERM like Ctrl-C while training, so ``last.pt`` is saved before the process ends.
+
+    Schedulers stop jobs with SIGTERM (SLURM before a time limit or preemption, Kubernetes,
+    ``kill``), and background jobs of a non-interactive shell ignore SIGINT. Returns the
+    function that restores the previous handler. Only the main thread can set handlers.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 def _lr_at(step: int, cfg: TrainConfig) -> float:
     if cfg.warmup_steps and step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
@@ -400,6 +420,7 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
     window: Dict[str, float] = {}
     window_n = 0
     t0 = time.time()
+    restore_sigterm = _sigterm_as_interrupt()
     try:
         while state.step < cfg.max_steps:
             step = state.step
@@ -473,6 +494,7 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
         say(f"interrupted at step {state.step}; saved {last_path} - run the same command again to resume")
         raise
     finally:
+        restore_sigterm()
         if bar is not None:
             bar.close()
     if data.val is None or len(data.val) == 0:

@@ -190,3 +190,27 @@ def test_length_buckets_need_a_dataset_with_lengths(toy_bundle, tiny_model_cfg, 
     model = make_model(tiny_model_cfg, toy_bundle.info)
     with pytest.raises(ConfigError, match="length_buckets"):
         fit(model, ELBO(), toy_bundle, TrainConfig(max_steps=2, length_buckets=4, progress=False))
+
+
+def test_sigterm_saves_last_checkpoint_so_the_run_resumes(tmp_path):
+    """Schedulers stop jobs with SIGTERM; the trainer must save last.pt like on Ctrl-C."""
+    import signal
+    import subprocess
+    import sys
+    import time as _time
+
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "vaekit.pipelines", "train", "toy:default", "--no-progress",
+                             "--run-dir", str(run), "--set", "train.max_steps=1000000", "train.eval_every=0",
+                             "train.log_every=10"], stderr=subprocess.PIPE, text=True)
+    deadline = _time.time() + 120
+    while _time.time() < deadline:  # wait until training is under way
+        if (run / "metrics.jsonl").exists() and (run / "metrics.jsonl").read_text().count("\n") >= 2:
+            break
+        _time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert "interrupted at step" in err
+    state = load_checkpoint(run / "checkpoints" / "last.pt")["train_state"]
+    assert state["step"] >= 20

@@ -203,7 +203,8 @@ def _diagnose(model, batches, device, iw_samples, mi_examples, seed) -> Dict[str
         res["nll_iw"] = iw_sum / n
         res["iw_samples"] = iw_samples
         if tok_sum > 0:
-            res["ppl_iw"] = math.exp(iw_sum / tok_sum)
+            per_token = iw_sum / tok_sum  # an untrained model can exceed exp's float range
+            res["ppl_iw"] = math.exp(per_token) if per_token < 700 else float("inf")
     if mi_examples > 0:
         g = torch.Generator(device=torch.device(device)).manual_seed(seed)
         res["mutual_info"] = mutual_information(model, batches, mi_examples, device, g)

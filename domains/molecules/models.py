@@ -79,6 +79,10 @@ class GraphEncoder(Encoder):
             for _ in range(num_layers))
         self.norms = nn.ModuleList(nn.LayerNorm(hidden_dim) for _ in range(num_layers))
         self.dropout = nn.Dropout(dropout)
+        # Sum pooling grows with the number of atoms; normalising the pooled vector keeps the
+        # posterior's initial mean and log-variance near the prior's (otherwise the first KL
+        # terms are in the thousands of nats and swamp the reconstruction signal).
+        self.pool_norm = nn.LayerNorm(2 * hidden_dim)
         self.readout = MLP(2 * hidden_dim + cond_dim, list(readout_dims), activation="relu") if readout_dims else None
         self.out_dim = self.readout.out_dim if readout_dims else 2 * hidden_dim + cond_dim
 
@@ -99,6 +103,7 @@ class GraphEncoder(Encoder):
             h = h + self.dropout(torch.relu(norm(conv(h, x.edge_index, bond_embed(x.edge_attr.long())))))
         n = int(x.num_graphs)
         pooled = torch.cat([global_add_pool(h, x.batch, size=n), global_mean_pool(h, x.batch, size=n)], dim=-1)
+        pooled = self.pool_norm(pooled)
         pooled = concat_cond(pooled, cond)
         return self.readout(pooled) if self.readout is not None else pooled
 

@@ -2,16 +2,15 @@
 explore a neighbourhood, optimise a property in latent space, draw grids.
 
 Every function takes the trained :class:`~vaekit.core.vae.VAE` and its
-:class:`~vaekit.core.types.DataInfo` (``load_run`` returns both) and works in SMILES::
+:class:`~vaekit.core.types.DataInfo` (``vaekit.pipelines.load_run`` returns both) and works in SMILES:
 
-    from vaekit.pipelines import load_run
-    from vaekit.domains.molecules import design
+>>> cfg, domain, model, info, _ = load_run("runs/molecules-default")    # doctest: +SKIP
+>>> design.sample(model, info, 10, seed=0)                               # doctest: +SKIP
+>>> design.interpolate(model, info, "c1ccccc1O", "CCN(CC)CC", steps=8)  # doctest: +SKIP
+>>> design.neighbourhood(model, info, "CC(=O)Oc1ccccc1C(=O)O", n=20)     # doctest: +SKIP
+>>> design.optimize_property(model, info, "qed", n_starts=16)            # doctest: +SKIP
 
-    cfg, domain, model, info, _ = load_run("runs/molecules-default")
-    design.sample(model, info, 10, seed=0)
-    design.interpolate(model, info, "c1ccccc1O", "CCN(CC)CC", steps=8)
-    design.neighbourhood(model, info, "CC(=O)Oc1ccccc1C(=O)O", n=20, radius=0.5)
-    design.optimize_property(model, info, "qed", n_starts=16)   # needs a property head
+(the last needs a model trained with a property head).
 
 Generated molecules are returned as :class:`Candidate` rows (SMILES, validity, properties,
 similarity to a reference) so a chemist sees what the model proposed and how good it is.

@@ -91,7 +91,7 @@ def test_aggregate_posterior_spectrum_participation_ratio_and_isotropy():
     pr = (a + b) ** 2 / (a ** 2 + b ** 2)
     assert sorted(res["spectrum"], reverse=True) == pytest.approx(sorted([a, b], reverse=True), rel=1e-5)
     assert res["participation_ratio"] == pytest.approx(pr, rel=1e-5)
-    assert 1.0 <= res["participation_ratio"] <= D
+    assert res["participation_ratio"] >= 1.0 and res["participation_ratio"] <= D
     assert res["isotropy"] == pytest.approx(res["participation_ratio"] / D)
     assert res["condition_number"] == pytest.approx(max(a, b) / min(a, b), rel=1e-5)
 

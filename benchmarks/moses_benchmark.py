@@ -54,6 +54,26 @@ def read_moses_smiles(path: Path) -> list:
         return [line.rstrip("\n").split(",")[col] for line in f]
 
 
+def moses_train_set(cache_dir: Path, n_jobs: int):
+    """The MOSES training set canonicalised with this RDKit, for novelty (minutes to build, so
+    it is cached as one SMILES a line; the cache is rebuilt when the RDKit version changes)."""
+    from rdkit import __version__ as rdkit_version
+
+    from vaekit.domains.molecules.metrics import CanonicalSet, canonical_set
+
+    cache = cache_dir / f"moses_train_canonical_rdkit{rdkit_version}.smi.gz"
+    if cache.exists():
+        with gzip.open(cache, "rt") as f:
+            return CanonicalSet(line.rstrip("\n") for line in f)
+    train = canonical_set(read_moses_smiles(MOSES_DIR / "train.csv.gz"), n_jobs=n_jobs)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.name + ".tmp")
+    with gzip.open(tmp, "wt") as f:
+        f.writelines(f"{s}\n" for s in sorted(train))
+    tmp.replace(cache)
+    return train
+
+
 def main() -> None:
     from vaekit.domains.molecules.evaluation import generate_smiles
     from vaekit.domains.molecules.metrics import moses_metrics
@@ -68,6 +88,7 @@ def main() -> None:
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-train", action="store_true", help="score an already trained run")
+    ap.add_argument("--cache-dir", default="runs/cache", help="where the canonical MOSES train set is cached")
     a = ap.parse_args()
 
     run_dir = Path(a.run_dir)
@@ -88,7 +109,7 @@ def main() -> None:
     out.write_text("".join(f"{s}\n" for s in gen))
 
     t2 = time.time()
-    train = read_moses_smiles(MOSES_DIR / "train.csv.gz")
+    train = moses_train_set(Path(a.cache_dir), a.n_jobs)
     res = moses_metrics(gen, train, n_jobs=a.n_jobs, device=str(dev),
                         test_stats=MOSES_DIR / "test_stats.npz",
                         test_scaffolds_stats=MOSES_DIR / "test_scaffolds_stats.npz")

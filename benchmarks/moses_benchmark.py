@@ -120,8 +120,9 @@ def main() -> None:
          "sample_s": t_sample, "metrics_s": t_metrics, "device": str(dev), "machine": platform.processor()},
         indent=2))
 
-    print(f"MOSES table, {a.n_samples} samples from {run_dir} (step {tstate.get('step')}, "
-          f"training wall time this call {t_train / 60:.1f} min; sampling {t_sample:.0f} s; metrics {t_metrics:.0f} s)\n")
+    train_min = float(tstate.get("elapsed_s", 0.0)) / 60
+    print(f"MOSES table, {a.n_samples} samples from {run_dir} (step {tstate.get('step')}, training time "
+          f"{train_min:.1f} min over all sessions of the run; sampling {t_sample:.0f} s; metrics {t_metrics:.0f} s)\n")
     print("| model | " + " | ".join(COLUMNS) + " |")
     print("|" + " --- |" * (len(COLUMNS) + 1))
     print("| **vaekit** | " + " | ".join(f"{res[c]:.4f}" if c in res else "-" for c in COLUMNS) + " |")

@@ -154,9 +154,6 @@ class ReconstructionAccuracy(Metric):
         return {"recon_acc": hits / (total * per), "recon_acc/greedy": greedy_hits / total,
                 "recon_acc/n_molecules": float(total)}
 
-    def direction(self, key: str) -> str:
-        return "higher"
-
 
 def _matches(smiles: List[str], target: List[Optional[str]]) -> int:
     return sum(t is not None and canonical(s) == t for s, t in zip(smiles, target))

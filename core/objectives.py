@@ -48,6 +48,9 @@ class ObjectiveConfig:
         Gumbel-softmax temperature (only for categorical latent heads).
     n_samples : int
         Posterior samples per example for the Monte-Carlo reconstruction term.
+    trim : float
+        Fraction of each batch left out of the loss: the examples with the largest negative
+        ELBO (a trimmed ELBO, for training on contaminated data; see :class:`ELBO`).
     """
 
     beta: ScheduleSpec = 1.0
@@ -55,6 +58,7 @@ class ObjectiveConfig:
     capacity: Optional[CapacityConfig] = None
     temperature: Optional[ScheduleSpec] = None
     n_samples: int = 1
+    trim: float = 0.0
 
     def validate(self, path: str = "objective") -> None:
         build_objective(self, path)
@@ -81,6 +85,14 @@ class ELBO:
     With a capacity, ``loss = mean_b recon_nll + gamma * |mean_b sum_k kl - C(step)|`` (a
     penalty, never a clamp, so the KL keeps its gradient).
 
+    With ``trim > 0`` the means run over the ``B - floor(trim * B)`` examples of the batch
+    with the smallest negative ELBO only: the trimmed-loss estimator (Rousseeuw's least
+    trimmed squares; Shen & Sanghavi 2019, "Learning with Bad Training Data via Iterative
+    Trimmed Loss Minimization"), so that a minority of outliers in the training data (e.g.
+    anomalies in an unlabelled table) cannot pull the model towards them. The logged
+    ``recon``, ``kl`` and ``elbo`` stay the whole batch's, so validation numbers remain the
+    true ELBO.
+
     Parameters
     ----------
     beta : float or Schedule
@@ -88,11 +100,13 @@ class ELBO:
     capacity : CapacityConfig, optional
     temperature : float or Schedule, optional
     n_samples : int
+    trim : float
+        In ``[0, 0.5)``.
     """
 
     def __init__(self, beta: Union[float, Schedule] = 1.0, free_bits: float = 0.0,
                  capacity: Optional[CapacityConfig] = None, temperature: Union[None, float, Schedule] = None,
-                 n_samples: int = 1, where: str = "objective"):
+                 n_samples: int = 1, trim: float = 0.0, where: str = "objective"):
         self.beta = build_schedule(beta, f"{where}.beta")
         if free_bits < 0:
             raise ConfigError(f"{where}.free_bits: must be >= 0 nats per unit; got {free_bits!r}.")
@@ -106,6 +120,10 @@ class ELBO:
         self.capacity_target = build_schedule(capacity.target, f"{where}.capacity.target") if capacity else None
         self.temperature = build_schedule(temperature, f"{where}.temperature")
         self.n_samples = int(n_samples)
+        if not 0.0 <= trim < 0.5:
+            raise ConfigError(f"{where}.trim: the fraction of each batch left out must lie in [0, 0.5) (a "
+                              f"minority of outliers); got {trim!r}. Use e.g. the expected contamination, 0.1.")
+        self.trim = float(trim)
 
     def model_kwargs(self, step: int) -> Dict[str, Any]:
         """Extra arguments for ``model(batch, ...)`` at ``step`` (e.g. the temperature)."""
@@ -115,26 +133,35 @@ class ELBO:
         return kw
 
     def __call__(self, out: VAEOutput, step: int) -> LossOutput:
-        recon = out.recon_nll.float()
-        recon_mean = recon.mean()  # mean over samples and batch
+        recon = out.recon_nll.float()  # (B,) or (S, B)
         kl = out.kl.float()  # (B, U)
+        recon_mean = recon.mean()  # mean over samples and batch
         kl_total = kl.sum(1).mean()
         beta = self.beta(step)
         terms: Dict[str, float] = {}
+        # The loss's terms: the whole batch, or its trimmed part.
+        recon_l, kl_l = recon, kl
+        n_trim = int(self.trim * kl.shape[0])
+        if n_trim > 0:
+            neg_elbo = recon.detach().reshape(-1, kl.shape[0]).mean(0) + kl.detach().sum(1)
+            keep = neg_elbo.topk(kl.shape[0] - n_trim, largest=False).indices
+            recon_l, kl_l = recon[..., keep], kl[keep]
+            terms["trimmed"] = float(n_trim)
+        recon_loss, kl_loss = recon_l.mean(), kl_l.sum(1).mean()
         if self.capacity is not None:
             c = self.capacity_target(step)
-            loss = recon_mean + self.capacity.gamma * (kl_total - c).abs()
+            loss = recon_loss + self.capacity.gamma * (kl_loss - c).abs()
             terms["capacity"] = c
         elif self.free_bits > 0:
             if not out.kl_is_analytic:
                 raise ConfigError("objective.free_bits: free bits needs the KL per latent unit in closed form, "
                                   "but this model's KL is a Monte-Carlo estimate (e.g. a flow). Set "
                                   "free_bits: 0 or use a Gaussian/categorical posterior and prior.")
-            kl_term = torch.clamp(kl.mean(0), min=self.free_bits).sum()
-            loss = recon_mean + beta * kl_term
+            kl_term = torch.clamp(kl_l.mean(0), min=self.free_bits).sum()
+            loss = recon_loss + beta * kl_term
             terms["kl_term"] = float(kl_term.detach())
         else:
-            loss = recon_mean + beta * kl_total
+            loss = recon_loss + beta * kl_loss
         for name, t in out.extra.items():
             loss = loss + t.float().mean()
             terms[name] = float(t.detach().float().mean())
@@ -149,7 +176,7 @@ class ELBO:
 
 def build_objective(cfg: ObjectiveConfig, where: str = "objective") -> ELBO:
     """Build the objective from its config section."""
-    return ELBO(cfg.beta, cfg.free_bits, cfg.capacity, cfg.temperature, cfg.n_samples, where=where)
+    return ELBO(cfg.beta, cfg.free_bits, cfg.capacity, cfg.temperature, cfg.n_samples, cfg.trim, where=where)
 
 
 @torch.no_grad()

@@ -17,6 +17,7 @@ from .base import Domain, EvalContext, Metric
 _DOMAIN_MODULES: Dict[str, str] = {
     "toy": "vaekit.domains.toy.domain",
     "molecules": "vaekit.domains.molecules.domain",
+    "anomaly": "vaekit.domains.anomaly.domain",
 }
 
 _CACHE: Dict[str, Domain] = {}

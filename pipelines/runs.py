@@ -111,7 +111,14 @@ def _prepare_run_dir(cfg: RunConfig, run_dir: Path, resume: str, env: DistEnv) -
                 elif p.exists():
                     p.unlink()
         else:
-            changes = _config_changes(yaml.safe_load(cfg_file.read_text()) or {}, new)
+            saved = yaml.safe_load(cfg_file.read_text()) or {}
+            try:
+                # Re-resolve the saved config with today's schema, so an option added since the
+                # run was started (absent there, at its default here) is not a change.
+                saved = yaml.safe_load(dump_config(config_from_dict(saved)))
+            except ConfigError:
+                pass  # an option since removed or renamed: compare as written
+            changes = _config_changes(saved, new)
             if changes and (run_dir / "checkpoints" / "last.pt").exists():
                 raise ConfigError(
                     f"{run_dir}: this run directory holds a run with a different config ({'; '.join(changes[:5])}). "

@@ -205,8 +205,32 @@ def test_free_bits_with_monte_carlo_kl_is_config_error():
     assert ELBO()(out, step=0).loss.item() == pytest.approx(2.5)
 
 
+def test_trimmed_elbo_leaves_out_the_worst_explained_examples():
+    # Four examples with negative ELBOs 1.5, 3.5, 100.5, 2.5; trim 0.25 drops one: the 100.5.
+    recon = torch.tensor([1.0, 3.0, 100.0, 2.0], requires_grad=True)
+    kl = torch.full((4, 1), 0.5, requires_grad=True)
+    res = ELBO(beta=1.0, trim=0.25)(_out(recon, kl), step=0)
+    assert res.loss.item() == pytest.approx((1.0 + 3.0 + 2.0) / 3 + 0.5)
+    res.loss.backward()
+    assert recon.grad.tolist() == pytest.approx([1 / 3, 1 / 3, 0.0, 1 / 3])  # no gradient from the outlier
+    assert kl.grad[2].item() == 0.0
+    # Logged terms stay the whole batch's ELBO, so validation is not flattered by trimming.
+    assert res.terms["recon"] == pytest.approx(26.5)
+    assert res.terms["elbo"] == pytest.approx(-27.0)
+    assert res.terms["trimmed"] == 1.0
+
+
+def test_trimmed_elbo_ranks_multi_sample_examples_by_their_mean_and_floors_the_count():
+    recon = torch.tensor([[1.0, 9.0, 2.0], [1.0, 9.0, 2.0]])  # (S=2, B=3): example 1 is the worst
+    kl = torch.zeros(3, 2)
+    res = ELBO(trim=0.4)(_out(recon, kl), step=0)  # floor(0.4 * 3) = 1 left out
+    assert res.loss.item() == pytest.approx(1.5)
+    assert ELBO(trim=0.2)(_out(recon, kl), step=0).loss.item() == pytest.approx(4.0)  # floor(0.6) = 0
+
+
 @pytest.mark.parametrize("kwargs,match", [(dict(free_bits=-0.1), "free_bits"), (dict(n_samples=0), "n_samples"),
-                                          (dict(beta="high"), "beta")])
+                                          (dict(beta="high"), "beta"), (dict(trim=0.5), "trim"),
+                                          (dict(trim=-0.1), "trim")])
 def test_elbo_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         ELBO(**kwargs)

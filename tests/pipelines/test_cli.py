@@ -113,6 +113,22 @@ def test_rerun_resumes_and_changed_config_is_refused(capsys, tmp_path):
     assert code == 0 and "resumed" not in err
 
 
+def test_run_from_an_older_vaekit_without_a_newer_option_still_resumes(capsys, tmp_path):
+    import yaml
+
+    run, _ = _train(capsys, tmp_path, "toy:default")
+    cfg_file = run / "config.yaml"
+    saved = yaml.safe_load(cfg_file.read_text())
+    del saved["objective"]["trim"]  # as written before objective.trim existed (default 0.0)
+    cfg_file.write_text(yaml.safe_dump(saved))
+    _, err = _train(capsys, tmp_path, "toy:default")
+    assert "nothing to do" in err and "different config" not in err
+    # A real change is still refused.
+    code, _, err = _run(capsys, "train", "toy:default", "--no-progress", "--run-dir", str(run), "--set", *FAST,
+                        "objective.trim=0.1")
+    assert code == 2 and "objective.trim: 0.0 -> 0.1" in err
+
+
 def test_conditional_generation_needs_cond(capsys, tmp_path):
     run, _ = _train(capsys, tmp_path, "toy:cvae")
     code, _, err = _run(capsys, "generate", str(run), "-n", "5", "--out", str(tmp_path / "c.csv"))

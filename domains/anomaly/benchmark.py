@@ -1,0 +1,187 @@
+"""The ADBench unsupervised protocol: vaekit's and PyOD's detectors through one loop.
+
+Protocol (Han et al. 2022, ADBench; ``../shared/data/README.md``), per data set and seed:
+
+1. a set with fewer than 1,000 rows is resampled with replacement to 1,000 rows, one with
+   more than 10,000 rows subsampled to 10,000 (as ADBench does; resampling duplicates rows,
+   some of which land in both splits);
+2. a stratified 70/30 train/test split;
+3. a ``MinMaxScaler`` fitted on the train split, applied to both;
+4. every detector, with its default settings, is fitted on the *contaminated* train split
+   (labels unused) and scores the test split;
+5. AUC-ROC and AUC-PR (average precision) on the test split; fit and scoring times.
+
+Detectors are factories ``seed -> detector`` with PyOD's ``fit``/``decision_function``, so
+any PyOD detector, a :class:`~vaekit.domains.anomaly.detector.VAEDetector` or a user's own
+plugs in unchanged.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from vaekit.core.errors import ConfigError
+
+from .metrics import average_precision, roc_auc
+
+Factory = Callable[[int], object]
+SEEDS = (1, 2, 3)
+
+
+def adbench_split(X: np.ndarray, y: np.ndarray, seed: int, min_rows: int = 1000, max_rows: int = 10000,
+                  test_size: float = 0.3) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Resample, split (stratified) and min-max scale one data set as ADBench does.
+
+    Returns
+    -------
+    X_train, X_test : ndarray, shapes (n_train, F), (n_test, F)
+    y_train, y_test : ndarray of int, 1 = anomaly
+    """
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import MinMaxScaler
+
+    rng = np.random.RandomState(seed)
+    n = len(X)
+    if n < min_rows:
+        idx = rng.choice(n, min_rows, replace=True)
+    elif n > max_rows:
+        idx = rng.choice(n, max_rows, replace=False)
+    else:
+        idx = np.arange(n)
+    X, y = np.asarray(X, dtype=np.float64)[idx], np.asarray(y)[idx]
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, shuffle=True, stratify=y,
+                                              random_state=seed)
+    scaler = MinMaxScaler().fit(X_tr)
+    return scaler.transform(X_tr), scaler.transform(X_te), y_tr.astype(np.int64), y_te.astype(np.int64)
+
+
+def pyod_baselines(names: Optional[Iterable[str]] = None) -> Dict[str, Factory]:
+    """PyOD detectors with their default settings (``random_state`` set where they take one).
+
+    ``VAE`` is PyOD's own, with its defaults: note ``capacity=0.0``, which clamps its KL term
+    to zero (so it trains as an autoencoder with noisy codes). ``verbose=0`` only silences
+    progress output.
+    """
+    from pyod.models.auto_encoder import AutoEncoder
+    from pyod.models.cblof import CBLOF
+    from pyod.models.copod import COPOD
+    from pyod.models.ecod import ECOD
+    from pyod.models.hbos import HBOS
+    from pyod.models.iforest import IForest
+    from pyod.models.knn import KNN
+    from pyod.models.lof import LOF
+    from pyod.models.ocsvm import OCSVM
+    from pyod.models.pca import PCA
+    from pyod.models.vae import VAE
+
+    all_: Dict[str, Factory] = {
+        "IForest": lambda s: IForest(random_state=s),
+        "ECOD": lambda s: ECOD(),
+        "COPOD": lambda s: COPOD(),
+        "KNN": lambda s: KNN(),
+        "LOF": lambda s: LOF(),
+        "OCSVM": lambda s: OCSVM(),
+        "PCA": lambda s: PCA(random_state=s),
+        "HBOS": lambda s: HBOS(),
+        "CBLOF": lambda s: CBLOF(random_state=s),
+        "PyOD-AE": lambda s: AutoEncoder(random_state=s, verbose=0),
+        "PyOD-VAE": lambda s: VAE(random_state=s, verbose=0),
+    }
+    if names is None:
+        return all_
+    out = {}
+    for n in names:
+        if n not in all_:
+            raise ConfigError(f"baselines: unknown PyOD detector {n!r}; valid: {', '.join(all_)}.")
+        out[n] = all_[n]
+    return out
+
+
+def run_protocol(datasets: Mapping[str, Tuple[np.ndarray, np.ndarray]], detectors: Mapping[str, Factory],
+                 seeds: Sequence[int] = SEEDS, log: Optional[Callable[[str], None]] = None) -> List[dict]:
+    """Run every detector on every data set and seed.
+
+    Parameters
+    ----------
+    datasets : mapping name -> (X, y)
+    detectors : mapping name -> factory(seed)
+    seeds : sequence of int
+    log : callable, optional
+        Receives one line per (data set, seed, detector).
+
+    Returns
+    -------
+    list of dict
+        One record per run: ``dataset, detector, seed, auc_roc, auc_pr, fit_s, score_s``
+        (AUCs in percent); a detector that raises gets NaN AUCs and its error in ``error``.
+    """
+    rows = []
+    for dname, (X, y) in datasets.items():
+        for seed in seeds:
+            X_tr, X_te, y_tr, y_te = adbench_split(X, y, seed)
+            for name, make in detectors.items():
+                rec = dict(dataset=dname, detector=name, seed=seed, n_train=len(X_tr), n_test=len(X_te))
+                try:
+                    det = make(seed)
+                    t0 = time.perf_counter()
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        det.fit(X_tr)
+                        t1 = time.perf_counter()
+                        s = np.asarray(det.decision_function(X_te), dtype=np.float64)
+                    t2 = time.perf_counter()
+                    rec.update(auc_roc=100 * roc_auc(y_te, s), auc_pr=100 * average_precision(y_te, s),
+                               fit_s=t1 - t0, score_s=t2 - t1, error="")
+                except Exception as exc:  # a baseline failing must not lose the other results
+                    rec.update(auc_roc=float("nan"), auc_pr=float("nan"), fit_s=float("nan"),
+                               score_s=float("nan"), error=f"{type(exc).__name__}: {exc}")
+                rows.append(rec)
+                if log:
+                    msg = rec["error"] or f"AUC-ROC {rec['auc_roc']:.1f} AUC-PR {rec['auc_pr']:.1f} fit {rec['fit_s']:.2f}s"
+                    log(f"{dname} seed {seed} {name}: {msg}")
+    return rows
+
+
+def summarize(rows: List[dict], groups: Optional[Mapping[str, Sequence[str]]] = None):
+    """Mean over seeds per (data set, detector), and means over data-set groups.
+
+    Returns
+    -------
+    per_dataset : DataFrame
+        Index (dataset, detector); columns ``auc_roc, auc_pr, fit_s`` (seed means) and
+        ``auc_roc_std``.
+    group_means : dict of str -> DataFrame
+        For each group: per detector, the mean over its data sets of the seed means.
+    """
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    per = df.groupby(["dataset", "detector"]).agg(auc_roc=("auc_roc", "mean"), auc_roc_std=("auc_roc", "std"),
+                                                   auc_pr=("auc_pr", "mean"), fit_s=("fit_s", "mean"))
+    out = {}
+    for gname, names in (groups or {"all": sorted(df["dataset"].unique())}).items():
+        sub = per[per.index.get_level_values("dataset").isin(list(names))]
+        if len(sub):
+            out[gname] = (sub.groupby("detector")[["auc_roc", "auc_pr", "fit_s"]].mean()
+                          .sort_values("auc_roc", ascending=False))
+    return per, out
+
+
+def load_adbench(root: str | Path, names: Optional[Iterable[str]] = None) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    """``{name: (X, y)}`` for the ADBench ``.npz`` files in ``root`` (all, or ``names``)."""
+    from .data import load_adbench_dir, read_table
+
+    files = load_adbench_dir(root)
+    wanted = list(names) if names is not None else sorted(files)
+    missing = [n for n in wanted if n not in files]
+    if missing:
+        raise ConfigError(f"datasets: {missing} not found in {root}; available: {', '.join(sorted(files))}.")
+    out = {}
+    for n in wanted:
+        X, y = read_table(files[n])
+        out[n] = (X.to_numpy(dtype=np.float64), y)
+    return out

@@ -1,0 +1,279 @@
+"""``VAEDetector``: vaekit's VAE as a PyOD detector.
+
+It *is* a :class:`pyod.models.base.BaseDetector` (DESIGN.md section 5), so it drops into
+PyOD's and scikit-learn's tooling unchanged: ``fit`` returns self; fitted attributes end in
+``_`` (``decision_scores_``, ``threshold_``, ``labels_``); ``predict``, ``predict_proba`` and
+``fit_predict`` come from PyOD's base class; ``get_params``/``set_params``/``clone`` work
+because ``__init__`` stores its arguments unchanged.
+
+What it does differently from PyOD's own ``VAE``:
+
+* the model is vaekit's one :class:`~vaekit.core.vae.VAE` (MLP encoder/decoder, Gaussian
+  likelihood with a learned scale per column) trained by vaekit's trainer, so its loss is
+  the true negative ELBO. PyOD 3.6's VAE defaults to ``capacity=0.0``, which clamps its KL
+  term to zero, i.e. it trains a (noisy) autoencoder;
+* scores are log-likelihood based (:mod:`~vaekit.domains.anomaly.scoring`) and deterministic;
+* **contaminated training data**: each batch's loss leaves out the ``trim`` fraction of
+  records the model explains worst (the trimmed ELBO, ``objective.trim`` of
+  :class:`~vaekit.core.objectives.ELBO`), so the anomalies that the unlabelled training data
+  contains do not pull the model towards them;
+* mixed tables: missing values, categorical columns (:class:`TabularPreprocessor`);
+* :meth:`VAEDetector.explain` splits a record's score into per-feature contributions.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from pyod.models.base import BaseDetector
+from sklearn.exceptions import NotFittedError as _SkNotFitted
+
+from vaekit.core.data import ArrayDataset, collate_arrays
+from vaekit.core.errors import ConfigError
+from vaekit.core.errors import NotFittedError as _VkNotFitted
+from vaekit.core.objectives import ELBO
+from vaekit.core.types import DataBundle, DataInfo
+from vaekit.core.vae import ComponentConfig, ModelConfig, build_vae
+
+from .preprocess import SCALINGS, TabularPreprocessor
+from .scoring import anomaly_scores, check_score, feature_nll
+
+KL_COLUMN = "[latent KL]"
+
+
+class NotFittedError(_VkNotFitted, _SkNotFitted):
+    """The detector was used before ``fit`` (both vaekit's and scikit-learn's NotFittedError)."""
+
+
+def anomaly_model_config(n_features: int, latent_dim: Optional[int] = None,
+                         hidden_dims: Sequence[int] = (64,), dropout: float = 0.0,
+                         min_scale: float = 0.05) -> ModelConfig:
+    """The VAE of :class:`VAEDetector` for ``n_features`` model columns.
+
+    ``latent_dim=None`` picks ``clip(n_features // 4, 2, 16)``: a bottleneck well below the
+    data's width, so the model must capture the columns' joint structure (a record that
+    breaks it reconstructs badly), not copy them.
+    """
+    if latent_dim is None:
+        latent_dim = int(min(16, max(2, n_features // 4)))
+    mlp = {"hidden_dims": list(hidden_dims), "dropout": float(dropout)}
+    return ModelConfig(
+        latent_dim=int(latent_dim),
+        encoder=ComponentConfig("mlp", dict(mlp)),
+        decoder=ComponentConfig("mlp", dict(mlp)),
+        likelihood=ComponentConfig("gaussian", {"learn_scale": "per_dim", "scale": 1.0, "min_scale": min_scale}),
+    )
+
+
+class VAEDetector(BaseDetector):
+    """Variational autoencoder outlier detector with PyOD's interface.
+
+    Parameters
+    ----------
+    contamination : float in (0, 0.5]
+        Expected share of anomalies; sets ``threshold_`` (PyOD's convention).
+    preprocessing : {"quantile", "standard", "minmax", "none"}
+        Scaling of numeric columns, fitted on the training rows (see
+        :class:`~vaekit.domains.anomaly.preprocess.TabularPreprocessor`).
+    categorical_columns : sequence of str, optional
+        Columns to one-hot; by default the non-numeric columns of a DataFrame.
+    latent_dim : int, optional
+        ``None``: ``clip(n_columns // 4, 2, 16)``.
+    hidden_dims : sequence of int
+        Widths of the encoder's (and, mirrored, the decoder's) hidden layers.
+    epochs : int
+        Passes over the training rows (the number of optimizer steps is
+        ``ceil(epochs * n / batch_size)``, at least ``min_steps``).
+    min_steps : int
+        So that tiny tables still get a trained model.
+    batch_size : int
+        Capped at the number of rows (a table smaller than a batch trains full-batch).
+    lr, weight_decay : float
+        Adam; the learning rate follows a cosine schedule.
+    beta : float
+        KL weight; 1 is the ELBO.
+    trim : float, optional
+        Fraction of each batch left out of the loss (the worst-explained records); ``None``
+        uses ``contamination`` (capped at 0.4); 0 trains on every record.
+    score : {"elbo", "iwae", "recon_prob"}
+        The anomaly score (see :mod:`~vaekit.domains.anomaly.scoring`).
+    n_score_samples : int
+        Posterior draws per record when scoring.
+    dropout : float
+    min_scale : float
+        Lower bound of the likelihood's per-column standard deviation (in scaled units): a
+        column that is nearly constant among the training records cannot make every small
+        deviation look infinitely unlikely.
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    random_state : int
+        Seeds initialisation, batch order and the scoring draws.
+    verbose : int
+        0: silent; 1: progress bar.
+
+    Attributes
+    ----------
+    decision_scores_ : ndarray, shape (n_samples,)
+        Scores of the training rows (higher = more anomalous).
+    threshold_ : float
+    labels_ : ndarray of int, shape (n_samples,)
+    model_ : VAE
+    preprocessor_ : TabularPreprocessor
+    n_features_in_ : int
+    feature_names_in_ : list of str
+    n_steps_ : int
+        Optimizer steps taken.
+
+    Examples
+    --------
+    >>> from vaekit.domains.anomaly import VAEDetector
+    >>> det = VAEDetector(contamination=0.05).fit(X_train)      # doctest: +SKIP
+    >>> scores = det.decision_function(X_test)                  # doctest: +SKIP
+    >>> det.explain(X_test[:3])                                 # doctest: +SKIP
+    """
+
+    def __init__(self, contamination: float = 0.1, preprocessing: str = "quantile",
+                 categorical_columns: Optional[Sequence[str]] = None, latent_dim: Optional[int] = None,
+                 hidden_dims: Sequence[int] = (64,), epochs: int = 50, min_steps: int = 300,
+                 batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0, beta: float = 1.0,
+                 trim: Optional[float] = None, score: str = "elbo", n_score_samples: int = 16,
+                 dropout: float = 0.0, min_scale: float = 0.05, device: str = "cpu", random_state: int = 0,
+                 verbose: int = 0):
+        super().__init__(contamination=contamination)
+        self.preprocessing = preprocessing
+        self.categorical_columns = categorical_columns
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.epochs = epochs
+        self.min_steps = min_steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.beta = beta
+        self.trim = trim
+        self.score = score
+        self.n_score_samples = n_score_samples
+        self.dropout = dropout
+        self.min_scale = min_scale
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        if self.preprocessing not in SCALINGS:
+            raise ConfigError(f"VAEDetector(preprocessing=...): must be one of {', '.join(SCALINGS)}; got "
+                              f"{self.preprocessing!r}.")
+        check_score(self.score, "VAEDetector(score=...)")
+        for name in ("epochs", "batch_size", "n_score_samples"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ConfigError(f"VAEDetector({name}=...): must be a positive integer; got {v!r}.")
+        if self.latent_dim is not None and (not isinstance(self.latent_dim, (int, np.integer)) or self.latent_dim < 1):
+            raise ConfigError(f"VAEDetector(latent_dim=...): must be a positive integer or None; got "
+                              f"{self.latent_dim!r}.")
+        if self.trim is not None and not 0 <= self.trim < 0.5:
+            raise ConfigError(f"VAEDetector(trim=...): must lie in [0, 0.5) or be None (= contamination); got "
+                              f"{self.trim!r}.")
+        if isinstance(self.contamination, (float, int)) and not 0 < self.contamination <= 0.5:
+            raise ConfigError(f"VAEDetector(contamination=...): must lie in (0, 0.5]; got {self.contamination!r}.")
+
+    def _trim_fraction(self) -> float:
+        if self.trim is not None:
+            return float(self.trim)
+        c = self.contamination if isinstance(self.contamination, (float, int)) else 0.1
+        return float(min(c, 0.4))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"{type(self).__name__}: this detector is not fitted yet; call fit(X) before "
+                                 f"decision_function, predict or explain.")
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None):
+        """Fit on the (possibly contaminated) rows of ``X``; ``y`` is ignored (unsupervised).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, shape (n_samples, n_features)
+            Numeric columns may hold NaN (imputed, with a missing indicator); DataFrame
+            columns of object/category/bool dtype are one-hot encoded.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        from vaekit.core.distributed import resolve_device
+        from vaekit.core.trainer import TrainConfig, fit as train
+
+        self._check_params()
+        self._set_n_classes(y)
+        pre = TabularPreprocessor(self.preprocessing, self.categorical_columns, random_state=self.random_state)
+        xt = pre.fit_transform(X, "VAEDetector.fit(X)")
+        n, d = xt.shape
+        info = DataInfo(kind="vector", shape=(d,), likelihood="gaussian", n_train=n)
+        device = resolve_device(self.device)
+        batch = int(min(self.batch_size, n))
+        steps = max(int(self.min_steps), math.ceil(self.epochs * n / batch))
+        cfg = TrainConfig(max_steps=steps, batch_size=batch, lr=self.lr, weight_decay=self.weight_decay,
+                          lr_schedule="cosine", eval_every=0, log_every=max(1, steps), restore_best=False,
+                          seed=int(self.random_state), progress=bool(self.verbose), device=str(device))
+        objective = ELBO(beta=float(self.beta), trim=self._trim_fraction(), where="VAEDetector")
+        data = DataBundle(train=ArrayDataset(xt, where="VAEDetector.fit(X)"), val=None, test=None, info=info,
+                          collate=collate_arrays)
+        # Seeded initialisation; the trainer reseeds torch's global generator every step. Both
+        # happen on a forked generator state, so the caller's random stream is untouched.
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(int(self.random_state))
+            model = build_vae(anomaly_model_config(d, self.latent_dim, self.hidden_dims, self.dropout,
+                                                             self.min_scale), info)
+            model.to(device)
+            train(model, objective, data, cfg)
+        model.eval()
+        self.model_, self.preprocessor_ = model, pre
+        self.n_features_in_ = pre.n_features_in_
+        self.feature_names_in_ = list(pre.feature_names_in_)
+        self.n_steps_ = steps
+        self.decision_scores_ = self._scores(xt)
+        self._process_decision_scores()
+        return self
+
+    # ------------------------------------------------------------------ scores
+    def _scores(self, xt: np.ndarray) -> np.ndarray:
+        return anomaly_scores(self.model_, xt, self.score, self.n_score_samples, seed=int(self.random_state))
+
+    def decision_function(self, X) -> np.ndarray:
+        """Anomaly scores of the rows of ``X`` (higher = more anomalous), shape ``(n_samples,)``.
+
+        Deterministic: the same rows give the same scores on every call.
+        """
+        self._check_fitted()
+        return self._scores(self.preprocessor_.transform(X, "VAEDetector.decision_function(X)"))
+
+    def explain(self, X):
+        """Per-feature contributions to each row's score, as a DataFrame.
+
+        Column ``j`` holds ``E_q[-log p(x_j|z)]`` in nats, summed over the model columns that
+        encode input feature ``j`` (its value, its missing indicator, its one-hot levels);
+        the last column, ``"[latent KL]"``, holds ``KL(q(z|x) || p(z))``. A row's values add
+        up to its ``score="elbo"`` score. The largest entries name the measurements the
+        model found least plausible given the rest of the record.
+
+        Returns
+        -------
+        pandas.DataFrame, shape (n_samples, n_features + 1)
+            Indexed like ``X`` when ``X`` is a DataFrame.
+        """
+        import pandas as pd
+
+        self._check_fitted()
+        xt = self.preprocessor_.transform(X, "VAEDetector.explain(X)")
+        nll, kl = feature_nll(self.model_, xt, self.n_score_samples, seed=int(self.random_state))
+        per_feature = self.preprocessor_.group_sums(nll)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        out = pd.DataFrame(per_feature, columns=self.feature_names_in_, index=index)
+        out[KL_COLUMN] = kl
+        return out

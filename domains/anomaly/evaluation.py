@@ -1,0 +1,110 @@
+"""The anomaly domain's metrics for ``vaekit evaluate``: the detector's scores on the test
+split (AUC-ROC, AUC-PR, precision@n, recall at a fixed FPR) and PyOD baselines fitted on the
+same (preprocessed, contaminated) train split, side by side."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+import numpy as np
+
+from vaekit.core.errors import ConfigError
+
+from ..base import EvalContext, Metric
+from .metrics import anomaly_scores_report
+from .scoring import SCORES, anomaly_scores
+
+
+@dataclass(frozen=True)
+class AnomalyEvalOptions:
+    """``eval.options`` for ``domain: anomaly``.
+
+    Attributes
+    ----------
+    score : {"elbo", "iwae", "recon_prob"}
+        The anomaly score (:mod:`~vaekit.domains.anomaly.scoring`).
+    n_score_samples : int
+        Posterior draws per record.
+    fpr : float
+        False-positive rate of the ``recall_at_fpr`` metric.
+    baselines : list of str
+        PyOD detectors (default settings) fitted on the same train split; ``[]`` for none.
+    """
+
+    score: str = "elbo"
+    n_score_samples: int = 16
+    fpr: float = 0.05
+    baselines: List[str] = field(default_factory=lambda: ["IForest", "ECOD", "COPOD"])
+
+    def validate(self, path: str = "eval.options") -> None:
+        from .benchmark import pyod_baselines
+
+        if self.score not in SCORES:
+            raise ConfigError(f"{path}.score: must be one of {', '.join(SCORES)}; got {self.score!r}.")
+        if self.n_score_samples < 1:
+            raise ConfigError(f"{path}.n_score_samples: must be >= 1; got {self.n_score_samples!r}.")
+        if not 0 < self.fpr < 1:
+            raise ConfigError(f"{path}.fpr: must lie in (0, 1); got {self.fpr!r}.")
+        try:
+            pyod_baselines(self.baselines)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}.{exc}") from None
+
+
+def _options(ctx: EvalContext) -> AnomalyEvalOptions:
+    return ctx.options if isinstance(ctx.options, AnomalyEvalOptions) else AnomalyEvalOptions()
+
+
+def _labels(ctx: EvalContext, what: str):
+    y = ctx.dataset.y
+    if y is None:
+        warnings.warn(f"{what}: the {ctx.split} split has no anomaly labels, so no AUC is computed; give the "
+                      f"table a label column (data.label_column).", stacklevel=2)
+        return None
+    return y.numpy().astype(np.int64)
+
+
+class DetectionMetrics(Metric):
+    """The model's anomaly scores on the evaluated split against its labels."""
+
+    name = "detect"
+    higher_is_better = True
+    needs = ("model", "data")
+
+    def compute(self, ctx: EvalContext) -> Dict[str, float]:
+        o = _options(ctx)
+        y = _labels(ctx, "detect")
+        if y is None:
+            return {}
+        s = anomaly_scores(ctx.model, ctx.dataset.x.numpy(), o.score, o.n_score_samples, seed=ctx.seed)
+        return {f"detect/{k}": float(v) for k, v in anomaly_scores_report(y, s, fpr=o.fpr).items()}
+
+
+class BaselineMetrics(Metric):
+    """PyOD detectors (default settings) fitted on the same train split, scored the same way."""
+
+    name = "baseline"
+    higher_is_better = True
+    needs = ("data",)
+
+    def compute(self, ctx: EvalContext) -> Dict[str, float]:
+        from .benchmark import pyod_baselines
+
+        o = _options(ctx)
+        y = _labels(ctx, "baseline")
+        if y is None or not o.baselines:
+            return {}
+        x_train, x_eval = ctx.data.train.x.numpy(), ctx.dataset.x.numpy()
+        out = {}
+        for name, make in pyod_baselines(o.baselines).items():
+            det = make(ctx.seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                det.fit(x_train)
+                s = np.asarray(det.decision_function(x_eval), dtype=np.float64)
+            rep = anomaly_scores_report(y, s, fpr=o.fpr)
+            key = name.lower().replace("-", "_")
+            out[f"baseline/{key}_roc_auc"] = float(rep["roc_auc"])
+            out[f"baseline/{key}_auc_pr"] = float(rep["auc_pr"])
+        return out

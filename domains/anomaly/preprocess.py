@@ -1,0 +1,244 @@
+"""Tabular preprocessing for anomaly detection: impute, scale, one-hot, and remember where
+every model column came from.
+
+:class:`TabularPreprocessor` is fitted on the training rows only (ADBench's protocol fits
+its scaler on the train split) and composes scikit-learn's own transformers:
+
+* **numeric columns**: ``SimpleImputer(strategy="median", add_indicator=True)`` (a missing
+  value becomes the training median plus a 0/1 "was missing" column, so missingness itself
+  can be anomalous), then the scaling: ``standard`` (``StandardScaler``), ``quantile``
+  (``QuantileTransformer`` to a standard normal: heavy tails and skew, common in lab values,
+  become Gaussian, and a record beyond the training range maps to the outermost quantile),
+  ``minmax`` (``MinMaxScaler``) or ``none``;
+* **categorical columns** (object, string, category or bool dtype): missing values become
+  their own category, then ``OneHotEncoder(handle_unknown="ignore")`` (a category never seen
+  in training encodes as all zeros, which the model finds unusual, rather than failing).
+
+:attr:`TabularPreprocessor.groups_` maps each output column to its input feature, so
+per-column contributions of an anomaly score add up per original measurement
+(:meth:`~vaekit.domains.anomaly.detector.VAEDetector.explain`).
+"""
+from __future__ import annotations
+
+from typing import List, Literal, Optional, Sequence
+
+import numpy as np
+
+from vaekit.core.errors import ConfigError, DataValidationError, NotFittedError
+
+Scaling = Literal["standard", "quantile", "minmax", "none"]
+SCALINGS = ("standard", "quantile", "minmax", "none")
+_MISSING = "__missing__"
+
+
+class TabularPreprocessor:
+    """Impute, scale and one-hot a table; fitted on training rows only.
+
+    Parameters
+    ----------
+    scaling : {"standard", "quantile", "minmax", "none"}
+        How numeric columns are scaled (see the module docstring).
+    categorical_columns : sequence of str, optional
+        Columns to one-hot; by default those of object, string, category or bool dtype.
+    max_categories : int
+        Most distinct values a categorical column may have (more is an ID or free text).
+    n_quantiles : int
+        Quantiles of the ``quantile`` scaling (at most the number of training rows).
+    random_state : int
+        Seeds the ``quantile`` scaling's subsampling of very large tables.
+
+    Attributes
+    ----------
+    feature_names_in_ : list of str
+        Input columns, in order.
+    numeric_columns_, categorical_columns_ : list of str
+    output_names_ : list of str
+        One name per output column (``"age"``, ``"age__missing"``, ``"sex=F"``).
+    groups_ : ndarray of int, shape (n_out,)
+        Index into ``feature_names_in_`` of the input column each output column encodes.
+    n_features_in_ : int
+    """
+
+    def __init__(self, scaling: Scaling = "standard", categorical_columns: Optional[Sequence[str]] = None,
+                 max_categories: int = 50, n_quantiles: int = 1000, random_state: int = 0):
+        if scaling not in SCALINGS:
+            raise ConfigError(f"preprocessing: must be one of {', '.join(SCALINGS)}; got {scaling!r}.")
+        self.scaling = scaling
+        self.categorical_columns = categorical_columns
+        self.max_categories = max_categories
+        self.n_quantiles = n_quantiles
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, where: str = "X") -> "TabularPreprocessor":
+        """Learn imputation values, scaling and categories from the rows of ``X``."""
+        from sklearn.impute import SimpleImputer
+        from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, QuantileTransformer, StandardScaler
+
+        from .data import as_feature_frame, validate_features
+
+        df = as_feature_frame(X, where)
+        kinds = validate_features(df, where, max_categories=self.max_categories,
+                                  categorical_columns=self.categorical_columns)
+        self.feature_names_in_ = [str(c) for c in df.columns]
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.numeric_columns_ = list(kinds.numeric_columns)
+        self.categorical_columns_ = list(kinds.categorical_columns)
+        pos = {c: i for i, c in enumerate(self.feature_names_in_)}
+        names: List[str] = []
+        groups: List[int] = []
+        self._num_imputer = self._scaler = self._cat_imputer = self._onehot = None
+        if self.numeric_columns_:
+            num = df[self.numeric_columns_].to_numpy(dtype=np.float64)
+            self._num_imputer = SimpleImputer(strategy="median", add_indicator=True).fit(num)
+            filled = self._num_imputer.transform(num)[:, : len(self.numeric_columns_)]
+            if self.scaling == "standard":
+                self._scaler = StandardScaler().fit(filled)
+            elif self.scaling == "quantile":
+                self._scaler = QuantileTransformer(n_quantiles=max(2, min(self.n_quantiles, len(df))),
+                                                   output_distribution="normal",
+                                                   random_state=self.random_state).fit(filled)
+            elif self.scaling == "minmax":
+                self._scaler = MinMaxScaler().fit(filled)
+            names += self.numeric_columns_
+            groups += [pos[c] for c in self.numeric_columns_]
+            ind = self._num_imputer.indicator_
+            missing_feats = [] if ind is None else list(ind.features_)
+            names += [f"{self.numeric_columns_[j]}__missing" for j in missing_feats]
+            groups += [pos[self.numeric_columns_[j]] for j in missing_feats]
+        if self.categorical_columns_:
+            cat = self._categorical_values(df)
+            self._onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32).fit(cat)
+            for c, cats in zip(self.categorical_columns_, self._onehot.categories_):
+                names += [f"{c}={v}" for v in cats]
+                groups += [pos[c]] * len(cats)
+        self.output_names_ = names
+        self.groups_ = np.asarray(groups, dtype=np.int64)
+        return self
+
+    def _categorical_values(self, df) -> np.ndarray:
+        # Missing is a category of its own; everything is compared as text so that 1 and "1"
+        # (CSV vs DataFrame input) are the same category.
+        sub = df[self.categorical_columns_].astype("object")
+        return sub.where(sub.notna(), _MISSING).astype(str).to_numpy()
+
+    # ------------------------------------------------------------------ transform
+    def check_fitted(self, what: str = "TabularPreprocessor") -> None:
+        if not hasattr(self, "groups_"):
+            raise NotFittedError(f"{what}: not fitted yet; call fit(X) first.")
+
+    def transform(self, X, where: str = "X") -> np.ndarray:
+        """The model's input ``(n, n_out)`` float32 for the rows of ``X``.
+
+        ``X`` must have the training columns (a DataFrame: the same names, any order; an
+        array: the same number of columns in the same order).
+        """
+        import pandas as pd
+
+        self.check_fitted()
+        if isinstance(X, pd.DataFrame):
+            missing = [c for c in self.feature_names_in_ if c not in X.columns]
+            if missing:
+                raise DataValidationError(f"{where}: the table lacks column(s) {missing[:5]} that the model was "
+                                          f"fitted on (expected {self.n_features_in_} columns: "
+                                          f"{self.feature_names_in_[:8]}...). Pass the same columns as in fit.")
+            df = X[self.feature_names_in_]
+        else:
+            from .data import as_feature_frame
+
+            if hasattr(X, "toarray"):  # scipy sparse
+                X = X.toarray()
+            df = as_feature_frame(X, where)
+            if df.shape[1] != self.n_features_in_:
+                raise DataValidationError(f"{where}: X has {df.shape[1]} features, but the model was fitted on "
+                                          f"{self.n_features_in_}. Pass the same columns as in fit.")
+            df.columns = self.feature_names_in_
+        if len(df) == 0:
+            raise DataValidationError(f"{where}: no rows to score; got an empty table with {df.shape[1]} columns.")
+        parts = []
+        if self.numeric_columns_:
+            try:
+                num = df[self.numeric_columns_].to_numpy(dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise DataValidationError(f"{where}: numeric columns {self.numeric_columns_[:5]}... hold values "
+                                          f"that are not numbers ({exc}). Clean them or mark missing values "
+                                          f"as NaN.") from None
+            if np.isinf(num).any():
+                bad = [self.numeric_columns_[j] for j in np.where(np.isinf(num).any(0))[0]]
+                raise DataValidationError(f"{where}: infinite values in column(s) {bad[:5]}; replace them by NaN "
+                                          f"to have them imputed.")
+            out = self._num_imputer.transform(num)
+            k = len(self.numeric_columns_)
+            filled, indicators = out[:, :k], out[:, k:]
+            if self._scaler is not None:
+                filled = self._scaler.transform(filled)
+            parts += [filled, indicators]
+        if self.categorical_columns_:
+            parts.append(self._onehot.transform(self._categorical_values(df)))
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def fit_transform(self, X, where: str = "X") -> np.ndarray:
+        return self.fit(X, where).transform(X, where)
+
+    def group_sums(self, values: np.ndarray) -> np.ndarray:
+        """Sum per-output-column values ``(n, n_out)`` into per-input-feature ``(n, n_features_in_)``."""
+        self.check_fitted()
+        out = np.zeros((values.shape[0], self.n_features_in_), dtype=np.float64)
+        np.add.at(out.T, self.groups_, values.T)
+        return out
+
+    # ------------------------------------------------------------------ inverse (for generation)
+    def state(self) -> dict:
+        """JSON-serialisable parameters that :func:`inverse_transform` needs (stored in a run's
+        ``DataInfo.extra`` so generated records can be written in the original units)."""
+        self.check_fitted()
+        num = {"columns": self.numeric_columns_, "scaling": self.scaling}
+        sc = self._scaler
+        if self.scaling == "standard" and sc is not None:
+            num.update(mean=sc.mean_.tolist(), scale=sc.scale_.tolist())
+        elif self.scaling == "minmax" and sc is not None:
+            num.update(min=sc.data_min_.tolist(), range=sc.data_range_.tolist())
+        elif self.scaling == "quantile" and sc is not None:
+            num.update(quantiles=sc.quantiles_.T.tolist(), references=sc.references_.tolist())
+        cats = [] if self._onehot is None else [[str(v) for v in c] for c in self._onehot.categories_]
+        return {"feature_names": self.feature_names_in_, "output_names": self.output_names_,
+                "groups": self.groups_.tolist(), "numeric": num,
+                "categorical": {"columns": self.categorical_columns_, "categories": cats}}
+
+
+def inverse_transform(state: dict, x: np.ndarray):
+    """Model-space rows ``(n, n_out)`` -> a DataFrame in the original columns and units.
+
+    Numeric values are unscaled (the ``quantile`` scaling through its stored quantiles, by
+    linear interpolation of the normal CDF, as scikit-learn's ``inverse_transform``);
+    missing-value indicators are dropped; each categorical column takes its most probable
+    one-hot level.
+    """
+    import pandas as pd
+    from scipy.stats import norm
+
+    x = np.asarray(x, dtype=np.float64)
+    names = state["feature_names"]
+    num = state["numeric"]
+    out = {}
+    k = len(num["columns"])
+    vals = x[:, :k]
+    if num["scaling"] == "standard" and "mean" in num:
+        vals = vals * np.asarray(num["scale"]) + np.asarray(num["mean"])
+    elif num["scaling"] == "minmax" and "min" in num:
+        vals = vals * np.asarray(num["range"]) + np.asarray(num["min"])
+    elif num["scaling"] == "quantile" and "quantiles" in num:
+        ref = np.asarray(num["references"])
+        u = norm.cdf(vals)
+        vals = np.stack([np.interp(u[:, j], ref, np.asarray(q)) for j, q in enumerate(num["quantiles"])], 1) \
+            if k else vals
+    for j, c in enumerate(num["columns"]):
+        out[c] = vals[:, j]
+    groups = np.asarray(state["groups"])
+    col_pos = {c: i for i, c in enumerate(names)}
+    for c, cats in zip(state["categorical"]["columns"], state["categorical"]["categories"]):
+        cols = np.where(groups == col_pos[c])[0]
+        levels = np.asarray(cats, dtype=object)
+        out[c] = levels[np.argmax(x[:, cols], axis=1)]
+        out[c] = np.where(out[c] == _MISSING, None, out[c])
+    return pd.DataFrame({c: out[c] for c in names})

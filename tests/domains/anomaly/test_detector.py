@@ -1,0 +1,201 @@
+"""VAEDetector: PyOD/scikit-learn conformance, determinism, mixed tables, explanations, and an
+AUC floor on generated data with planted anomalies. Models are small and train for a few
+hundred steps on a few hundred rows (seconds)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyod")
+pd = pytest.importorskip("pandas")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import NotFittedError as SkNotFittedError  # noqa: E402
+
+from vaekit.core.errors import ConfigError, DataValidationError  # noqa: E402
+from vaekit.core.errors import NotFittedError as VkNotFittedError  # noqa: E402
+from vaekit.domains.anomaly import VAEDetector, roc_auc  # noqa: E402
+from vaekit.domains.anomaly.detector import KL_COLUMN  # noqa: E402
+from vaekit.domains.anomaly.scoring import anomaly_scores  # noqa: E402
+
+FAST = dict(epochs=5, min_steps=60, n_score_samples=4)
+
+
+def planted(n: int = 400, n_out: int = 20, d: int = 8, seed: int = 0):
+    """Inliers on a 2-D linear manifold plus noise; anomalies break the correlations while
+    each of their coordinates stays inside the inliers' range (so per-feature tail tests
+    cannot see them, a joint model can)."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(2, d))
+    x_in = rng.normal(size=(n, 2)) @ w + 0.1 * rng.normal(size=(n, d))
+    x_out = rng.permuted(rng.normal(size=(n_out, 2)) @ w, axis=1) + 0.1 * rng.normal(size=(n_out, d))
+    x = np.concatenate([x_in, x_out])
+    y = np.r_[np.zeros(n), np.ones(n_out)].astype(int)
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    x, y = planted()
+    return VAEDetector(contamination=0.05, random_state=0, **FAST).fit(x), x, y
+
+
+def test_fit_returns_self_and_sets_pyod_attributes(fitted):
+    det, x, _ = fitted
+    assert det.decision_scores_.shape == (len(x),)
+    assert np.isfinite(det.decision_scores_).all()
+    assert det.labels_.shape == (len(x),) and set(np.unique(det.labels_)) <= {0, 1}
+    # PyOD's convention: the threshold is the (1 - contamination) quantile of the training scores.
+    assert det.threshold_ == pytest.approx(np.percentile(det.decision_scores_, 95))
+    assert det.labels_.mean() == pytest.approx(0.05, abs=0.01)
+    assert det.n_features_in_ == x.shape[1] and det.n_steps_ >= FAST["min_steps"]
+
+
+def test_predict_and_predict_proba_come_from_pyod(fitted):
+    det, x, _ = fitted
+    pred = det.predict(x[:30])
+    assert pred.shape == (30,) and set(np.unique(pred)) <= {0, 1}
+    proba = det.predict_proba(x[:30])
+    assert proba.shape == (30, 2) and np.allclose(proba.sum(1), 1.0)
+    _, conf = det.predict(x[:5], return_confidence=True)
+    assert conf.shape == (5,)
+
+
+def test_scores_are_deterministic_and_do_not_touch_the_global_rng(fitted):
+    import torch
+
+    det, x, _ = fitted
+    torch.manual_seed(123)
+    a = det.decision_function(x)
+    after = torch.rand(1)
+    torch.manual_seed(123)
+    b = det.decision_function(x)
+    assert np.array_equal(a, b)
+    assert torch.equal(torch.rand(1), after)  # the caller's random stream is untouched
+    # The training scores are the same function applied to the training rows.
+    assert np.allclose(det.decision_function(x), det.decision_scores_)
+
+
+def test_same_random_state_gives_the_same_model():
+    x, _ = planted(n=120, n_out=6)
+    a = VAEDetector(random_state=3, **FAST).fit(x).decision_scores_
+    b = VAEDetector(random_state=3, **FAST).fit(x).decision_scores_
+    assert np.array_equal(a, b)
+
+
+def test_sklearn_clone_and_params_round_trip():
+    det = VAEDetector(contamination=0.02, latent_dim=3, hidden_dims=(16, 8), trim=0.05, score="iwae")
+    params = det.get_params()
+    assert params["latent_dim"] == 3 and params["hidden_dims"] == (16, 8) and params["score"] == "iwae"
+    c = clone(det)
+    assert c is not det and c.get_params() == params
+    det.set_params(latent_dim=5)
+    assert det.latent_dim == 5
+    assert "VAEDetector(" in repr(det)
+
+
+def test_not_fitted_error_is_sklearns_and_vaekits():
+    det = VAEDetector()
+    for call in (det.decision_function, det.predict, det.explain):
+        with pytest.raises(SkNotFittedError):
+            call(np.zeros((2, 3)))
+    with pytest.raises(VkNotFittedError, match="call fit"):
+        det.decision_function(np.zeros((2, 3)))
+
+
+def test_number_of_features_is_checked(fitted):
+    det, x, _ = fitted
+    with pytest.raises(DataValidationError, match="X has 5 features, but the model was fitted on 8"):
+        det.decision_function(x[:, :5])
+    with pytest.raises(DataValidationError, match="2-D"):
+        det.decision_function(x[0])
+
+
+def test_auc_floor_on_planted_anomalies_that_marginal_methods_miss():
+    from pyod.models.ecod import ECOD
+
+    x, y = planted(seed=1)
+    det = VAEDetector(contamination=0.05, random_state=0, epochs=20).fit(x)
+    auc = roc_auc(y, det.decision_scores_)
+    assert auc >= 0.9
+    # The anomalies are unusual only jointly: a per-feature tail method does far worse.
+    assert auc > roc_auc(y, ECOD().fit(x).decision_scores_) + 0.1
+    x_te, y_te = planted(n=200, n_out=10, seed=2)
+    assert roc_auc(y_te, det.decision_function(x_te)) >= 0.85
+
+
+@pytest.mark.parametrize("score", ["elbo", "iwae", "recon_prob"])
+def test_every_score_ranks_planted_anomalies(score):
+    x, y = planted(n=200, n_out=10, seed=4)
+    det = VAEDetector(score=score, random_state=0, epochs=20, n_score_samples=8).fit(x)
+    assert roc_auc(y, det.decision_scores_) >= 0.85
+
+
+def test_scores_agree_with_their_definitions(fitted):
+    det, x, _ = fitted
+    xt = det.preprocessor_.transform(x[:50])
+    elbo = anomaly_scores(det.model_, xt, "elbo", 64, seed=0)
+    iw = anomaly_scores(det.model_, xt, "iwae", 64, seed=0)
+    rp = anomaly_scores(det.model_, xt, "recon_prob", 64, seed=0)
+    assert iw.mean() <= elbo.mean()  # the IW bound is tighter than the ELBO
+    assert (rp <= elbo + 1e-9).all()  # the reconstruction term alone leaves out a KL >= 0
+
+
+def test_fewer_rows_than_a_batch_trains_full_batch():
+    x, _ = planted(n=12, n_out=1)
+    det = VAEDetector(batch_size=128, **FAST).fit(x)
+    assert det.decision_scores_.shape == (13,)
+
+
+def test_mixed_table_with_missing_values_and_categories_and_explain():
+    rng = np.random.default_rng(0)
+    n = 200
+    age = rng.normal(50, 10, n)
+    df = pd.DataFrame({"age": age, "sbp": 100 + 0.8 * age + rng.normal(0, 3, n),
+                       "sex": rng.choice(["F", "M"], n), "smoker": rng.choice([True, False], n)})
+    df.loc[::17, "sbp"] = np.nan
+    df.loc[5, "sex"] = None
+    det = VAEDetector(**FAST).fit(df)
+    names = det.preprocessor_.output_names_
+    assert "sbp__missing" in names and "sex=F" in names and "sex=M" in names
+    # Explanations: one column per input feature plus the latent KL; they add up to the score.
+    odd = df.iloc[:3].copy()
+    odd.loc[odd.index[0], "sbp"] = 400.0  # an impossible blood pressure for that age
+    ex = det.explain(odd)
+    assert list(ex.columns) == ["age", "sbp", "sex", "smoker", KL_COLUMN]
+    assert list(ex.index) == list(odd.index)
+    assert np.allclose(ex.sum(axis=1).to_numpy(), det.decision_function(odd), rtol=1e-4, atol=1e-3)
+    assert ex.drop(columns=KL_COLUMN).iloc[0].idxmax() == "sbp"
+    # Columns may come in any order; a category never seen in training still scores.
+    shuffled = odd[["smoker", "sex", "sbp", "age"]].copy()
+    shuffled.loc[shuffled.index[1], "sex"] = "X"
+    assert np.isfinite(det.decision_function(shuffled)).all()
+    with pytest.raises(DataValidationError, match="lacks column"):
+        det.decision_function(df.drop(columns="age"))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(preprocessing="robust"), "preprocessing"), (dict(score="mse"), "score"),
+    (dict(trim=0.6), "trim"), (dict(epochs=0), "epochs"), (dict(latent_dim=0), "latent_dim"),
+])
+def test_bad_parameters_fail_at_fit_with_the_parameter_named(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        VAEDetector(**kwargs).fit(np.zeros((10, 2)))
+
+
+def test_contamination_is_checked_as_pyod_does():
+    with pytest.raises(ValueError, match="contamination"):
+        VAEDetector(contamination=0.7)  # PyOD's BaseDetector checks it in __init__
+    with pytest.raises(ConfigError, match="contamination"):
+        VAEDetector(**FAST).set_params(contamination=0.7).fit(np.zeros((10, 2)))
+
+
+@pytest.mark.parametrize("x,match", [
+    (np.zeros((0, 3)), "row"),
+    (pd.DataFrame({"a": [1.0, 2.0], "b": [np.nan, np.nan]}), "b"),
+    (pd.DataFrame({"a": [1.0, np.inf, 2.0]}), "nfinite"),
+    (pd.DataFrame({"id": [f"patient-{i}" for i in range(80)], "a": np.arange(80.0)}), "id"),
+])
+def test_bad_tables_are_rejected_with_the_column_named(x, match):
+    with pytest.raises(DataValidationError, match=match):
+        VAEDetector(**FAST).fit(x)

@@ -743,7 +743,7 @@ class AnomalyDataConfig:
     positive_label: Optional[Union[str, int]] = None
     feature_columns: Optional[List[str]] = None
     categorical_columns: Optional[List[str]] = None
-    preprocessing: str = "quantile"
+    preprocessing: str = "standard"
     test_fraction: float = 0.3
     val_fraction: float = 0.1
     contamination: float = 0.1

@@ -6,7 +6,8 @@ its scaler on the train split) and composes scikit-learn's own transformers:
 
 * **numeric columns**: ``SimpleImputer(strategy="median", add_indicator=True)`` (a missing
   value becomes the training median plus a 0/1 "was missing" column, so missingness itself
-  can be anomalous), then the scaling: ``standard`` (``StandardScaler``), ``quantile``
+  can be anomalous), then the scaling: ``standard`` (``StandardScaler``), ``rank_gauss``
+  (:class:`RankGauss`: mid-rank ECDF then the normal quantile, a Gaussian copula), ``quantile``
   (``QuantileTransformer`` to a standard normal: heavy tails and skew, common in lab values,
   become Gaussian, and a record beyond the training range maps to the outermost quantile),
   ``minmax`` (``MinMaxScaler``) or ``none``;
@@ -26,9 +27,38 @@ import numpy as np
 
 from vaekit.core.errors import ConfigError, DataValidationError, NotFittedError
 
-Scaling = Literal["standard", "quantile", "minmax", "none"]
-SCALINGS = ("standard", "quantile", "minmax", "none")
+Scaling = Literal["standard", "standard+rank", "power", "rank_gauss", "quantile", "minmax", "none"]
+SCALINGS = ("standard", "standard+rank", "power", "rank_gauss", "quantile", "minmax", "none")
 _MISSING = "__missing__"
+
+
+class RankGauss:
+    """Each column through its training mid-rank ECDF, then the standard normal quantile:
+    ``z = Phi^-1((#{v < x} + #{v <= x}) / (2 n))``, clipped to ``[1/(2n), 1 - 1/(2n)]``.
+
+    A Gaussian copula of the columns (the marginals of COPOD, Li et al. 2020, made Gaussian),
+    so a Gaussian likelihood sees skewed and heavy-tailed measurements on one scale. Unlike
+    scikit-learn's ``QuantileTransformer``, which sends every value equal to the training
+    minimum to the lower bound (-5.2 sigma), tied values share their mid-rank, so a discrete
+    column whose most common value is its minimum (a 1-10 grade, a count) is not made extreme.
+    """
+
+    def fit(self, X: np.ndarray) -> "RankGauss":
+        self.sorted_ = np.sort(np.asarray(X, dtype=np.float64), axis=0)
+        self.references_ = np.linspace(0.0, 1.0, 1001)
+        self.quantiles_ = np.quantile(self.sorted_, self.references_, axis=0)  # for the inverse
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        from scipy.stats import norm
+
+        X = np.asarray(X, dtype=np.float64)
+        n = self.sorted_.shape[0]
+        u = np.empty_like(X)
+        for j in range(X.shape[1]):
+            v = self.sorted_[:, j]
+            u[:, j] = (np.searchsorted(v, X[:, j], "left") + np.searchsorted(v, X[:, j], "right")) / (2.0 * n)
+        return norm.ppf(np.clip(u, 0.5 / n, 1.0 - 0.5 / n))
 
 
 class TabularPreprocessor:
@@ -36,7 +66,7 @@ class TabularPreprocessor:
 
     Parameters
     ----------
-    scaling : {"standard", "quantile", "minmax", "none"}
+    scaling : {"standard", "rank_gauss", "quantile", "minmax", "none"}
         How numeric columns are scaled (see the module docstring).
     categorical_columns : sequence of str, optional
         Columns to one-hot; by default those of object, string, category or bool dtype.
@@ -73,7 +103,8 @@ class TabularPreprocessor:
     def fit(self, X, where: str = "X") -> "TabularPreprocessor":
         """Learn imputation values, scaling and categories from the rows of ``X``."""
         from sklearn.impute import SimpleImputer
-        from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, QuantileTransformer, StandardScaler
+        from sklearn.preprocessing import (MinMaxScaler, OneHotEncoder, PowerTransformer, QuantileTransformer,
+                                           StandardScaler)
 
         from .data import as_feature_frame, validate_features
 
@@ -92,8 +123,15 @@ class TabularPreprocessor:
             num = df[self.numeric_columns_].to_numpy(dtype=np.float64)
             self._num_imputer = SimpleImputer(strategy="median", add_indicator=True).fit(num)
             filled = self._num_imputer.transform(num)[:, : len(self.numeric_columns_)]
-            if self.scaling == "standard":
+            self._rank = None
+            if self.scaling in ("standard", "standard+rank"):
                 self._scaler = StandardScaler().fit(filled)
+                if self.scaling == "standard+rank":
+                    self._rank = RankGauss().fit(filled)
+            elif self.scaling == "power":
+                self._scaler = PowerTransformer(method="yeo-johnson", standardize=True).fit(filled)
+            elif self.scaling == "rank_gauss":
+                self._scaler = RankGauss().fit(filled)
             elif self.scaling == "quantile":
                 self._scaler = QuantileTransformer(n_quantiles=max(2, min(self.n_quantiles, len(df))),
                                                    output_distribution="normal",
@@ -102,6 +140,9 @@ class TabularPreprocessor:
                 self._scaler = MinMaxScaler().fit(filled)
             names += self.numeric_columns_
             groups += [pos[c] for c in self.numeric_columns_]
+            if self._rank is not None:
+                names += [f"{c}__rank" for c in self.numeric_columns_]
+                groups += [pos[c] for c in self.numeric_columns_]
             ind = self._num_imputer.indicator_
             missing_feats = [] if ind is None else list(ind.features_)
             names += [f"{self.numeric_columns_[j]}__missing" for j in missing_feats]
@@ -170,9 +211,11 @@ class TabularPreprocessor:
             out = self._num_imputer.transform(num)
             k = len(self.numeric_columns_)
             filled, indicators = out[:, :k], out[:, k:]
-            if self._scaler is not None:
-                filled = self._scaler.transform(filled)
-            parts += [filled, indicators]
+            scaled = filled if self._scaler is None else self._scaler.transform(filled)
+            parts.append(scaled)
+            if self._rank is not None:
+                parts.append(self._rank.transform(filled))
+            parts.append(indicators)
         if self.categorical_columns_:
             parts.append(self._onehot.transform(self._categorical_values(df)))
         return np.concatenate(parts, axis=1).astype(np.float32)
@@ -194,11 +237,11 @@ class TabularPreprocessor:
         self.check_fitted()
         num = {"columns": self.numeric_columns_, "scaling": self.scaling}
         sc = self._scaler
-        if self.scaling == "standard" and sc is not None:
+        if self.scaling in ("standard", "standard+rank") and sc is not None:
             num.update(mean=sc.mean_.tolist(), scale=sc.scale_.tolist())
         elif self.scaling == "minmax" and sc is not None:
             num.update(min=sc.data_min_.tolist(), range=sc.data_range_.tolist())
-        elif self.scaling == "quantile" and sc is not None:
+        elif self.scaling in ("quantile", "rank_gauss") and sc is not None:
             num.update(quantiles=sc.quantiles_.T.tolist(), references=sc.references_.tolist())
         cats = [] if self._onehot is None else [[str(v) for v in c] for c in self._onehot.categories_]
         return {"feature_names": self.feature_names_in_, "output_names": self.output_names_,
@@ -223,11 +266,11 @@ def inverse_transform(state: dict, x: np.ndarray):
     out = {}
     k = len(num["columns"])
     vals = x[:, :k]
-    if num["scaling"] == "standard" and "mean" in num:
+    if num["scaling"] in ("standard", "standard+rank") and "mean" in num:
         vals = vals * np.asarray(num["scale"]) + np.asarray(num["mean"])
     elif num["scaling"] == "minmax" and "min" in num:
         vals = vals * np.asarray(num["range"]) + np.asarray(num["min"])
-    elif num["scaling"] == "quantile" and "quantiles" in num:
+    elif num["scaling"] in ("quantile", "rank_gauss") and "quantiles" in num:
         ref = np.asarray(num["references"])
         u = norm.cdf(vals)
         vals = np.stack([np.interp(u[:, j], ref, np.asarray(q)) for j, q in enumerate(num["quantiles"])], 1) \

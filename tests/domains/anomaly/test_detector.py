@@ -21,12 +21,12 @@ from vaekit.domains.anomaly.scoring import anomaly_scores  # noqa: E402
 FAST = dict(epochs=5, min_steps=60, n_score_samples=4)
 
 
-def planted(n: int = 400, n_out: int = 20, d: int = 8, seed: int = 0):
+def planted(n: int = 400, n_out: int = 20, d: int = 8, seed: int = 0, manifold_seed: int = 0):
     """Inliers on a 2-D linear manifold plus noise; anomalies break the correlations while
     each of their coordinates stays inside the inliers' range (so per-feature tail tests
-    cannot see them, a joint model can)."""
+    cannot see them, a joint model can). ``manifold_seed`` fixes the manifold, ``seed`` the draws."""
+    w = np.random.default_rng(1000 + manifold_seed).normal(size=(2, d))
     rng = np.random.default_rng(seed)
-    w = rng.normal(size=(2, d))
     x_in = rng.normal(size=(n, 2)) @ w + 0.1 * rng.normal(size=(n, d))
     x_out = rng.permuted(rng.normal(size=(n_out, 2)) @ w, axis=1) + 0.1 * rng.normal(size=(n_out, d))
     x = np.concatenate([x_in, x_out])
@@ -111,24 +111,29 @@ def test_number_of_features_is_checked(fitted):
         det.decision_function(x[0])
 
 
+# Anomalies that break correlations need the joint structure learnt, i.e. a trained model
+# (the default's short training suits marginal outliers; see VAEDetector's docstring).
+CONVERGED = dict(epochs=300, lr=1e-2)
+
+
 def test_auc_floor_on_planted_anomalies_that_marginal_methods_miss():
     from pyod.models.ecod import ECOD
 
     x, y = planted(seed=1)
-    det = VAEDetector(contamination=0.05, random_state=0, epochs=20).fit(x)
+    det = VAEDetector(contamination=0.05, random_state=0, **CONVERGED).fit(x)
     auc = roc_auc(y, det.decision_scores_)
-    assert auc >= 0.9
+    assert auc >= 0.95
     # The anomalies are unusual only jointly: a per-feature tail method does far worse.
     assert auc > roc_auc(y, ECOD().fit(x).decision_scores_) + 0.1
-    x_te, y_te = planted(n=200, n_out=10, seed=2)
-    assert roc_auc(y_te, det.decision_function(x_te)) >= 0.85
+    x_te, y_te = planted(n=200, n_out=10, seed=2)  # new records, same manifold
+    assert roc_auc(y_te, det.decision_function(x_te)) >= 0.9
 
 
 @pytest.mark.parametrize("score", ["elbo", "iwae", "recon_prob"])
 def test_every_score_ranks_planted_anomalies(score):
     x, y = planted(n=200, n_out=10, seed=4)
-    det = VAEDetector(score=score, random_state=0, epochs=20, n_score_samples=8).fit(x)
-    assert roc_auc(y, det.decision_scores_) >= 0.85
+    det = VAEDetector(score=score, random_state=0, n_score_samples=8, **CONVERGED).fit(x)
+    assert roc_auc(y, det.decision_scores_) >= 0.9
 
 
 def test_scores_agree_with_their_definitions(fitted):

@@ -90,11 +90,9 @@ def main() -> None:
 
 
 def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-        return True
-    except ImportError:
-        return False
+    import importlib.util
+
+    return importlib.util.find_spec("tabulate") is not None
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import dataclasses
 import types
 import typing
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union, get_args, get_origin
+from typing import Any, Dict, List, Literal, Mapping, Sequence, Tuple, Union, get_args, get_origin
 
 import yaml
 

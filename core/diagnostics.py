@@ -91,7 +91,7 @@ def _cat_posteriors(qs: list, limit: int):
 
 
 def _sample(q, generator):
-    from torch.distributions import Categorical, Normal
+    from torch.distributions import Normal
 
     if isinstance(q, Normal):
         return q.loc + q.scale * torch.randn(q.loc.shape, generator=generator, device=q.loc.device)

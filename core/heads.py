@@ -6,7 +6,6 @@ this batch (already built from the condition, if any); an unconditional
 """
 from __future__ import annotations
 
-import math
 from typing import Optional, Tuple
 
 import torch

@@ -1,7 +1,7 @@
 """Neural building blocks shared by encoders, decoders, priors and heads."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 from torch import Tensor, nn

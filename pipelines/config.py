@@ -8,10 +8,9 @@ the command line is a YAML path or ``domain:name`` for a packaged config.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Sequence
 
 import yaml
 

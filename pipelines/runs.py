@@ -12,13 +12,12 @@ import platform
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 import yaml
 
 from vaekit.core.checkpoint import load_checkpoint
-from vaekit.core.config import to_dict
 from vaekit.core.diagnostics import diagnose, summary_line
 from vaekit.core.distributed import DistEnv, barrier, cleanup, init_distributed, resolve_device
 from vaekit.core.errors import CheckpointError, ConfigError

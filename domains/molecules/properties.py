@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from functools import lru_cache
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Sequence
 
 import numpy as np
 

@@ -3,7 +3,6 @@ preprocessing (imputation, one-hot, the column groups, inverse transform)."""
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pytest

@@ -7,7 +7,9 @@ its scaler on the train split) and composes scikit-learn's own transformers:
 * **numeric columns**: ``SimpleImputer(strategy="median", add_indicator=True)`` (a missing
   value becomes the training median plus a 0/1 "was missing" column, so missingness itself
   can be anomalous), then the scaling: ``standard`` (``StandardScaler``), ``rank_gauss``
-  (:class:`RankGauss`: mid-rank ECDF then the normal quantile, a Gaussian copula), ``quantile``
+  (:class:`RankGauss`: mid-rank ECDF then the normal quantile, a Gaussian copula),
+  ``robust`` (``RobustScaler``: median and IQR), ``power`` (``PowerTransformer``, Yeo-Johnson),
+  ``standard+rank`` (both the standardised value and its rank-Gauss value as model columns), ``quantile``
   (``QuantileTransformer`` to a standard normal: heavy tails and skew, common in lab values,
   become Gaussian, and a record beyond the training range maps to the outermost quantile),
   ``minmax`` (``MinMaxScaler``) or ``none``;
@@ -27,8 +29,8 @@ import numpy as np
 
 from vaekit.core.errors import ConfigError, DataValidationError, NotFittedError
 
-Scaling = Literal["standard", "standard+rank", "power", "rank_gauss", "quantile", "minmax", "none"]
-SCALINGS = ("standard", "standard+rank", "power", "rank_gauss", "quantile", "minmax", "none")
+Scaling = Literal["standard", "robust", "standard+rank", "power", "rank_gauss", "quantile", "minmax", "none"]
+SCALINGS = ("standard", "robust", "standard+rank", "power", "rank_gauss", "quantile", "minmax", "none")
 _MISSING = "__missing__"
 
 
@@ -104,7 +106,7 @@ class TabularPreprocessor:
         """Learn imputation values, scaling and categories from the rows of ``X``."""
         from sklearn.impute import SimpleImputer
         from sklearn.preprocessing import (MinMaxScaler, OneHotEncoder, PowerTransformer, QuantileTransformer,
-                                           StandardScaler)
+                                           RobustScaler, StandardScaler)
 
         from .data import as_feature_frame, validate_features
 
@@ -128,8 +130,11 @@ class TabularPreprocessor:
                 self._scaler = StandardScaler().fit(filled)
                 if self.scaling == "standard+rank":
                     self._rank = RankGauss().fit(filled)
+            elif self.scaling == "robust":
+                self._scaler = RobustScaler().fit(filled)
             elif self.scaling == "power":
                 self._scaler = PowerTransformer(method="yeo-johnson", standardize=True).fit(filled)
+                self._fit_values = filled
             elif self.scaling == "rank_gauss":
                 self._scaler = RankGauss().fit(filled)
             elif self.scaling == "quantile":
@@ -239,6 +244,12 @@ class TabularPreprocessor:
         sc = self._scaler
         if self.scaling in ("standard", "standard+rank") and sc is not None:
             num.update(mean=sc.mean_.tolist(), scale=sc.scale_.tolist())
+        elif self.scaling == "power" and sc is not None:
+            # A monotone map per column: keep it as a lookup table at 1001 training quantiles.
+            grid = np.quantile(self._fit_values, np.linspace(0, 1, 1001), axis=0)
+            num.update(lookup_x=grid.T.tolist(), lookup_t=sc.transform(grid).T.tolist())
+        elif self.scaling == "robust" and sc is not None:
+            num.update(mean=sc.center_.tolist(), scale=sc.scale_.tolist())
         elif self.scaling == "minmax" and sc is not None:
             num.update(min=sc.data_min_.tolist(), range=sc.data_range_.tolist())
         elif self.scaling in ("quantile", "rank_gauss") and sc is not None:
@@ -266,10 +277,13 @@ def inverse_transform(state: dict, x: np.ndarray):
     out = {}
     k = len(num["columns"])
     vals = x[:, :k]
-    if num["scaling"] in ("standard", "standard+rank") and "mean" in num:
+    if num["scaling"] in ("standard", "robust", "standard+rank") and "mean" in num:
         vals = vals * np.asarray(num["scale"]) + np.asarray(num["mean"])
     elif num["scaling"] == "minmax" and "min" in num:
         vals = vals * np.asarray(num["range"]) + np.asarray(num["min"])
+    elif num["scaling"] == "power" and "lookup_x" in num:
+        vals = np.stack([np.interp(vals[:, j], np.asarray(t), np.asarray(xg))
+                         for j, (t, xg) in enumerate(zip(num["lookup_t"], num["lookup_x"]))], 1) if k else vals
     elif num["scaling"] in ("quantile", "rank_gauss") and "quantiles" in num:
         ref = np.asarray(num["references"])
         u = norm.cdf(vals)

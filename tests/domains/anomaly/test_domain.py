@@ -71,7 +71,7 @@ def test_csv_with_label_column_and_categories(tmp_path):
         load_anomaly(AnomalyDataConfig(path=str(path), label_column="status"), seed=0)
 
 
-@pytest.mark.parametrize("override,match", [("data.preprocessing=robust", "data.preprocessing"),
+@pytest.mark.parametrize("override,match", [("data.preprocessing=zscore", "data.preprocessing"),
                                             ("data.test_fraction=1.5", "data.test_fraction"),
                                             ("eval.options.score=mse", "eval.options.score"),
                                             ("eval.options.baselines=[Nope]", "Nope")])
@@ -80,7 +80,8 @@ def test_config_errors_name_the_path(override, match):
         load_config("anomaly:default", [override])
 
 
-@pytest.mark.parametrize("scaling", ["standard", "minmax", "quantile", "rank_gauss", "none"])
+@pytest.mark.parametrize("scaling", ["standard", "robust", "standard+rank", "power", "minmax", "quantile",
+                                     "rank_gauss", "none"])
 def test_inverse_transform_recovers_numeric_and_categorical_values(scaling):
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"a": rng.normal(5, 2, 300), "b": rng.exponential(3, 300),
@@ -89,7 +90,7 @@ def test_inverse_transform_recovers_numeric_and_categorical_values(scaling):
     back = inverse_transform(json.loads(json.dumps(pre.state())), pre.transform(df))
     assert list(back.columns) == ["a", "b", "c"]
     got, want = back[["a", "b"]].to_numpy(float), df[["a", "b"]].to_numpy()
-    if scaling in ("quantile", "rank_gauss"):  # through interpolated quantiles of 300 points
+    if scaling in ("quantile", "rank_gauss", "power"):  # through tables interpolated at 300 points
         assert np.median(np.abs(got - want)) < 0.05 and np.corrcoef(got[:, 1], want[:, 1])[0, 1] > 0.999
     else:
         assert np.allclose(got, want, atol=1e-4, rtol=1e-4)

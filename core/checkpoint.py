@@ -7,16 +7,36 @@ to a temporary file in the same directory, are flushed to disk and then moved in
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Iterator
 
 import torch
 
 from .errors import CheckpointError
 
 FORMAT_VERSION = 1
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Write a file atomically: yield a temporary path beside ``path`` (its folder is created),
+    move it onto ``path`` when the block ends, delete it if the block raises.
+
+    Readers never see a half-written file, and an interrupted write leaves the old one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
 
 
 def save_checkpoint(path: str | Path, state: Dict[str, Any]) -> Path:

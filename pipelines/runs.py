@@ -7,7 +7,6 @@ A run directory holds ``config.yaml`` (fully resolved), ``data_info.json``,
 from __future__ import annotations
 
 import json
-import os
 import platform
 import shutil
 import sys
@@ -17,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import torch
 import yaml
 
-from vaekit.core.checkpoint import load_checkpoint
+from vaekit.core.checkpoint import atomic_path, load_checkpoint
 from vaekit.core.diagnostics import diagnose, summary_line
 from vaekit.core.distributed import DistEnv, barrier, cleanup, init_distributed, resolve_device
 from vaekit.core.errors import CheckpointError, ConfigError
@@ -60,9 +59,8 @@ def jsonable(obj: Any) -> Any:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n")
 
 
 def _flatten(d: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:

@@ -101,6 +101,21 @@ def pyod_baselines(names: Optional[Iterable[str]] = None) -> Dict[str, Factory]:
     return out
 
 
+def fit_score(detector, X_train: np.ndarray, X_eval: np.ndarray) -> Tuple[np.ndarray, float, float]:
+    """Fit ``detector`` on ``X_train`` (labels unused) and score ``X_eval``.
+
+    Returns the scores ``(n_eval,)`` and the fit and scoring times in seconds. Detectors'
+    own warnings (e.g. PyOD's about deprecated defaults) are silenced.
+    """
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        detector.fit(X_train)
+        t1 = time.perf_counter()
+        s = np.asarray(detector.decision_function(X_eval), dtype=np.float64)
+    return s, t1 - t0, time.perf_counter() - t1
+
+
 def run_protocol(datasets: Mapping[str, Tuple[np.ndarray, np.ndarray]], detectors: Mapping[str, Factory],
                  seeds: Sequence[int] = SEEDS, log: Optional[Callable[[str], None]] = None) -> List[dict]:
     """Run every detector on every data set and seed.
@@ -126,16 +141,9 @@ def run_protocol(datasets: Mapping[str, Tuple[np.ndarray, np.ndarray]], detector
             for name, make in detectors.items():
                 rec = dict(dataset=dname, detector=name, seed=seed, n_train=len(X_tr), n_test=len(X_te))
                 try:
-                    det = make(seed)
-                    t0 = time.perf_counter()
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        det.fit(X_tr)
-                        t1 = time.perf_counter()
-                        s = np.asarray(det.decision_function(X_te), dtype=np.float64)
-                    t2 = time.perf_counter()
+                    s, fit_s, score_s = fit_score(make(seed), X_tr, X_te)
                     rec.update(auc_roc=100 * roc_auc(y_te, s), auc_pr=100 * average_precision(y_te, s),
-                               fit_s=t1 - t0, score_s=t2 - t1, error="")
+                               fit_s=fit_s, score_s=score_s, error="")
                 except Exception as exc:  # a baseline failing must not lose the other results
                     rec.update(auc_roc=float("nan"), auc_pr=float("nan"), fit_s=float("nan"),
                                score_s=float("nan"), error=f"{type(exc).__name__}: {exc}")

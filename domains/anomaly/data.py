@@ -25,7 +25,6 @@ ADBench ``.npz`` files of a folder by data-set name (:data:`MEDICAL`, :data:`OTH
 """
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Dict, Hashable, Iterable, List, Optional,
 import numpy as np
 
 from vaekit.core.errors import ConfigError, DataValidationError, MissingDependencyError, require
+from vaekit.core.registry import did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -358,14 +358,10 @@ def _suffix(path: Path) -> str:
 
 
 def _close(name: Any, options: Sequence[Any]) -> str:
-    """``did you mean ...`` or the available names, for an unknown column."""
+    """``Did you mean ...?`` or the available names, for an unknown column."""
     strs = [str(o) for o in options]
-    close = difflib.get_close_matches(str(name), strs, n=3, cutoff=0.6)
-    if not close:  # also catch a case-only difference, e.g. "Class" for "class"
-        close = [o for o in strs if o.lower() == str(name).lower()]
-    if close:
-        return f"did you mean {', '.join(repr(c) for c in close)}?"
-    return f"the columns are {_show(strs, 20)}."
+    hint = did_you_mean(str(name), strs)
+    return hint.strip() if hint else f"the columns are {_show(strs, 20)}."
 
 
 def read_table(path: Union[str, Path], label_column: Optional[str] = None,

@@ -182,6 +182,9 @@ class VAEDetector(BaseDetector):
         if self.latent_dim is not None and (not isinstance(self.latent_dim, (int, np.integer)) or self.latent_dim < 1):
             raise ConfigError(f"VAEDetector(latent_dim=...): must be a positive integer or None; got "
                               f"{self.latent_dim!r}.")
+        if not self.min_scale > 0:
+            raise ConfigError(f"VAEDetector(min_scale=...): must be > 0 (a standard deviation in scaled units); got "
+                              f"{self.min_scale!r}.")
         if self.trim is not None and not 0 <= self.trim < 0.5:
             raise ConfigError(f"VAEDetector(trim=...): must lie in [0, 0.5) or be None (= contamination); got "
                               f"{self.trim!r}.")

@@ -6,6 +6,7 @@ from typing import Any, List
 
 import torch
 
+from vaekit.core.checkpoint import atomic_path
 from vaekit.core.errors import DataValidationError
 from vaekit.core.types import DataBundle, DataInfo
 
@@ -42,14 +43,12 @@ class AnomalyDomain(Domain):
         if path.suffix not in (".csv", ".tsv", ".parquet"):
             raise DataValidationError(f"--out {path}: generated records are written as .csv, .tsv or .parquet; "
                                       f"got suffix {path.suffix!r}.")
-        path.parent.mkdir(parents=True, exist_ok=True)
         df = pd.DataFrame(samples, columns=info.extra["preprocessor"]["feature_names"])
-        tmp = path.with_name(path.name + ".tmp")
-        if path.suffix == ".parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False, sep="\t" if path.suffix == ".tsv" else ",")
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            if path.suffix == ".parquet":
+                df.to_parquet(tmp, index=False)
+            else:
+                df.to_csv(tmp, index=False, sep="\t" if path.suffix == ".tsv" else ",")
         return path
 
 

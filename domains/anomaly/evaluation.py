@@ -89,7 +89,7 @@ class BaselineMetrics(Metric):
     needs = ("data",)
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        from .benchmark import pyod_baselines
+        from .benchmark import fit_score, pyod_baselines
 
         o = _options(ctx)
         y = _labels(ctx, "baseline")
@@ -98,11 +98,7 @@ class BaselineMetrics(Metric):
         x_train, x_eval = ctx.data.train.x.numpy(), ctx.dataset.x.numpy()
         out = {}
         for name, make in pyod_baselines(o.baselines).items():
-            det = make(ctx.seed)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                det.fit(x_train)
-                s = np.asarray(det.decision_function(x_eval), dtype=np.float64)
+            s, _, _ = fit_score(make(ctx.seed), x_train, x_eval)
             rep = anomaly_scores_report(y, s, fpr=o.fpr)
             key = name.lower().replace("-", "_")
             out[f"baseline/{key}_roc_auc"] = float(rep["roc_auc"])

@@ -134,7 +134,9 @@ class TabularPreprocessor:
                 self._scaler = RobustScaler().fit(filled)
             elif self.scaling == "power":
                 self._scaler = PowerTransformer(method="yeo-johnson", standardize=True).fit(filled)
-                self._fit_values = filled
+                # A monotone map per column: its inverse is a lookup table at 1001 training quantiles.
+                grid = np.quantile(filled, np.linspace(0, 1, 1001), axis=0)
+                self._power_lookup = (grid, self._scaler.transform(grid))
             elif self.scaling == "rank_gauss":
                 self._scaler = RankGauss().fit(filled)
             elif self.scaling == "quantile":
@@ -245,9 +247,8 @@ class TabularPreprocessor:
         if self.scaling in ("standard", "standard+rank") and sc is not None:
             num.update(mean=sc.mean_.tolist(), scale=sc.scale_.tolist())
         elif self.scaling == "power" and sc is not None:
-            # A monotone map per column: keep it as a lookup table at 1001 training quantiles.
-            grid = np.quantile(self._fit_values, np.linspace(0, 1, 1001), axis=0)
-            num.update(lookup_x=grid.T.tolist(), lookup_t=sc.transform(grid).T.tolist())
+            grid, t_grid = self._power_lookup
+            num.update(lookup_x=grid.T.tolist(), lookup_t=t_grid.T.tolist())
         elif self.scaling == "robust" and sc is not None:
             num.update(mean=sc.center_.tolist(), scale=sc.scale_.tolist())
         elif self.scaling == "minmax" and sc is not None:

@@ -17,7 +17,8 @@ own VAE scores with fresh noise on every call). Dropout is off while scoring.
 """
 from __future__ import annotations
 
-from typing import Literal
+import contextlib
+from typing import Iterator, Literal
 
 import numpy as np
 import torch
@@ -33,6 +34,21 @@ SCORES = ("elbo", "iwae", "recon_prob")
 def check_score(score: str, where: str = "score") -> None:
     if score not in SCORES:
         raise ConfigError(f"{where}: must be one of {', '.join(SCORES)}; got {score!r}.")
+
+
+@contextlib.contextmanager
+def _seeded_eval(model, seed: int) -> Iterator[torch.device]:
+    """Eval mode (dropout off) and a private generator state seeded with ``seed``; the
+    model's mode and the caller's random stream are restored afterwards."""
+    device = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    try:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            yield device
+    finally:
+        model.train(was)
 
 
 @torch.no_grad()
@@ -60,25 +76,18 @@ def anomaly_scores(model, x: np.ndarray, score: ScoreKind = "elbo", n_samples: i
     check_score(score)
     if n_samples < 1:
         raise ConfigError(f"n_samples: must be >= 1 posterior draws; got {n_samples!r}.")
-    device = next(model.parameters()).device
-    was = model.training
-    model.eval()
     out = []
-    try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            for i in range(0, len(x), batch_size):
-                b = Batch(x=torch.as_tensor(x[i:i + batch_size], dtype=torch.float32, device=device))
-                if score == "iwae":
-                    s = iwae_nll(model, b, k=n_samples)
-                else:
-                    o = model(b, n_samples=n_samples)
-                    s = o.recon_nll.reshape(-1, len(b)).mean(0)
-                    if score == "elbo":
-                        s = s + o.kl.sum(1)
-                out.append(s.double().cpu())
-    finally:
-        model.train(was)
+    with _seeded_eval(model, seed) as device:
+        for i in range(0, len(x), batch_size):
+            b = Batch(x=torch.as_tensor(x[i:i + batch_size], dtype=torch.float32, device=device))
+            if score == "iwae":
+                s = iwae_nll(model, b, k=n_samples)
+            else:
+                o = model(b, n_samples=n_samples)
+                s = o.recon_nll.reshape(-1, len(b)).mean(0)
+                if score == "elbo":
+                    s = s + o.kl.sum(1)
+            out.append(s.double().cpu())
     return torch.cat(out).numpy()
 
 
@@ -95,20 +104,13 @@ def feature_nll(model, x: np.ndarray, n_samples: int = 16, seed: int = 0, batch_
     nll : ndarray, shape (n, d)
     kl : ndarray, shape (n,)
     """
-    device = next(model.parameters()).device
-    was = model.training
-    model.eval()
     nlls, kls = [], []
-    try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            for i in range(0, len(x), batch_size):
-                xb = torch.as_tensor(x[i:i + batch_size], dtype=torch.float32, device=device)
-                o = model(Batch(x=xb), n_samples=n_samples)
-                px = o.px  # batch (S * b, d): the S draws stacked along the batch
-                lp = px.log_prob(xb.repeat(n_samples, 1) if n_samples > 1 else xb)
-                nlls.append((-lp).reshape(n_samples, len(xb), -1).mean(0).double().cpu())
-                kls.append(o.kl.sum(1).double().cpu())
-    finally:
-        model.train(was)
+    with _seeded_eval(model, seed) as device:
+        for i in range(0, len(x), batch_size):
+            xb = torch.as_tensor(x[i:i + batch_size], dtype=torch.float32, device=device)
+            o = model(Batch(x=xb), n_samples=n_samples)
+            px = o.px  # batch (S * b, d): the S draws stacked along the batch
+            lp = px.log_prob(xb.repeat(n_samples, 1) if n_samples > 1 else xb)
+            nlls.append((-lp).reshape(n_samples, len(xb), -1).mean(0).double().cpu())
+            kls.append(o.kl.sum(1).double().cpu())
     return torch.cat(nlls).numpy(), torch.cat(kls).numpy()

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from vaekit.core.checkpoint import atomic_path
 from vaekit.core.errors import ConfigError, DataValidationError
 from vaekit.core.types import DataInfo
 from vaekit.core.vae import VAE
@@ -314,7 +315,6 @@ def grid_image(smiles: Sequence[str], path: str | Path, legends: Optional[Sequen
         mols = [Chem.MolFromSmiles(s) if s else None for s in smiles]
     mols = [m if m is not None else Chem.Mol() for m in mols]
     legends = list(legends) if legends is not None else list(smiles)
-    path.parent.mkdir(parents=True, exist_ok=True)
     n_rows = math.ceil(len(mols) / mols_per_row)
     w, h = size * min(mols_per_row, len(mols)), size * n_rows
     if path.suffix == ".svg":
@@ -324,12 +324,11 @@ def grid_image(smiles: Sequence[str], path: str | Path, legends: Optional[Sequen
     drawer.DrawMolecules(mols, legends=legends)
     drawer.FinishDrawing()
     data = drawer.GetDrawingText()
-    tmp = path.with_name(path.name + ".tmp")
-    if isinstance(data, str):
-        tmp.write_text(data)
-    else:
-        tmp.write_bytes(data)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        if isinstance(data, str):
+            tmp.write_text(data)
+        else:
+            tmp.write_bytes(data)
     return path
 
 

@@ -7,6 +7,7 @@ from typing import Any, List, Sequence
 
 import torch
 
+from vaekit.core.checkpoint import atomic_path
 from vaekit.core.errors import ConfigError, DataValidationError
 from vaekit.core.types import DataBundle, DataInfo
 
@@ -41,9 +42,7 @@ class MoleculesDomain(Domain):
         if path.suffix not in (".smi", ".txt", ".csv"):
             raise DataValidationError(f"--out {path}: molecules are written as .smi, .txt or .csv; got suffix "
                                       f"{path.suffix!r}.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", newline="") as f:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             if path.suffix == ".csv":
                 w = csv.writer(f)
                 w.writerow(["SMILES"])
@@ -51,7 +50,6 @@ class MoleculesDomain(Domain):
             else:
                 # An invalid sample can be an empty string; keep the line so counts match -n.
                 f.write("".join(f"{s}\n" for s in samples))
-        tmp.replace(path)
         return path
 
     def parse_cond(self, spec: Sequence[str], info: DataInfo):

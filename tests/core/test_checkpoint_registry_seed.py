@@ -320,3 +320,18 @@ def test_sequence_dataset_rejects_mismatched_cond_length():
 def test_sequence_dataset_rejects_empty_sequences():
     with pytest.raises(DataValidationError, match="empty sequences"):
         SequenceDataset([[1, 2], []])
+
+
+def test_atomic_path_replaces_on_success_and_keeps_the_old_file_on_failure(tmp_path):
+    from vaekit.core.checkpoint import atomic_path
+
+    target = tmp_path / "sub" / "out.txt"
+    with atomic_path(target) as tmp:
+        tmp.write_text("first")
+    assert target.read_text() == "first"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("interrupted mid-write")
+    assert target.read_text() == "first"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.txt"]  # no temporary file left

@@ -180,9 +180,9 @@ def test_label_and_column_errors(tmp_path):
     df0 = _frame()
     p = tmp_path / "t.csv"
     df0.to_csv(p, index=False)
-    with pytest.raises(DataValidationError, match=r"no label column 'lable'.*did you mean 'label'"):
+    with pytest.raises(DataValidationError, match=r"no label column 'lable'.*Did you mean 'label'"):
         read_table(p, label_column="lable")
-    with pytest.raises(DataValidationError, match=r"'glucos'.*did you mean 'glucose'"):
+    with pytest.raises(DataValidationError, match=r"'glucos'.*Did you mean 'glucose'"):
         read_table(p, feature_columns=["age", "glucos"])
     with pytest.raises(DataValidationError, match=r"'height'.*the columns are"):
         read_table(p, feature_columns=["height"])
@@ -285,7 +285,7 @@ def test_validate_features_forced_categorical_columns():
     assert s.numeric_columns == ["x"] and s.categorical_columns == ["grade", "v"]
     with pytest.raises(DataValidationError, match=r"at most 3 distinct.*'grade' \(4 distinct\)"):
         validate_features(pd.DataFrame({"grade": [1, 2, 3, 4]}), "t", max_categories=3, categorical_columns=["grade"])
-    with pytest.raises(DataValidationError, match=r"'grad'.*did you mean 'grade'"):
+    with pytest.raises(DataValidationError, match=r"'grad'.*Did you mean 'grade'"):
         validate_features(df, "t", categorical_columns=["grad"])
     with pytest.raises(ConfigError, match="list of column names"):
         validate_features(df, "t", categorical_columns="grade")

@@ -181,7 +181,7 @@ def test_mixed_table_with_missing_values_and_categories_and_explain():
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(preprocessing="zscore"), "preprocessing"), (dict(score="mse"), "score"),
-    (dict(trim=0.6), "trim"), (dict(epochs=0), "epochs"), (dict(latent_dim=0), "latent_dim"),
+    (dict(trim=0.6), "trim"), (dict(min_scale=0.0), "min_scale"), (dict(epochs=0), "epochs"), (dict(latent_dim=0), "latent_dim"),
 ])
 def test_bad_parameters_fail_at_fit_with_the_parameter_named(kwargs, match):
     with pytest.raises(ConfigError, match=match):

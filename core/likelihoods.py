@@ -82,32 +82,63 @@ class GaussianLikelihood(Likelihood):
     ----------
     scale : float
         The fixed standard deviation, or the initial one when learned.
-    learn_scale : {"none", "shared", "per_dim", "output"}
+    learn_scale : {"none", "shared", "per_dim", "output", "analytic"}
         ``none``: fixed ``scale``; ``shared``: one learned scale; ``per_dim``: one learned
         scale per data dimension; ``output``: the decoder predicts a scale per example and
-        dimension (heteroscedastic).
+        dimension (heteroscedastic); ``analytic``: per data dimension, the scale that
+        maximises the batch's likelihood, i.e. its root-mean-square residual (the calibrated
+        decoder of Rybkin et al. 2021, "Simple and Effective VAE Training with Calibrated
+        Decoders", per dimension), with a running average kept for evaluation.
     min_scale : float
         Lower bound on the scale, which keeps the likelihood from diverging on a
         data dimension that the decoder fits exactly.
     x_dim : int
         Number of data dimensions (wired by vaekit).
+    momentum : float
+        ``analytic`` only: weight of each training batch in the running squared residual
+        that evaluation uses (as in batch normalisation).
+    scale_trim : float
+        ``analytic`` only: fraction of each batch's rows, those with the largest
+        standardised squared residual, left out of the scale estimate. With a trimmed
+        objective (``objective.trim``) set it to the same fraction, so that the scale is
+        fitted on the rows the loss keeps: otherwise the outliers the loss ignores inflate
+        the scale, the reconstruction term weakens, and the latent stays unused.
+
+    Notes
+    -----
+    A learned scale moves slowly under a small learning rate (a softplus parameter after a
+    few hundred Adam steps at 1e-3 is still near its initial value), so the data's scaling,
+    not the fit, decides how much each dimension's residual counts. ``analytic`` needs no
+    steps to adapt. Its scale is computed from detached residuals: at the optimum the
+    batch's NLL is stationary in the scale, so the gradient reaching the decoder mean is the
+    same with or without the path through the scale (Rybkin et al. 2021, section 3).
     """
 
-    def __init__(self, scale: float = 1.0, learn_scale: Literal["none", "shared", "per_dim", "output"] = "none",
-                 min_scale: float = 1e-3, x_dim: int = 1):
+    def __init__(self, scale: float = 1.0,
+                 learn_scale: Literal["none", "shared", "per_dim", "output", "analytic"] = "none",
+                 min_scale: float = 1e-3, x_dim: int = 1, momentum: float = 0.1, scale_trim: float = 0.0):
         super().__init__()
         if scale <= 0:
             raise ConfigError(f"scale: must be > 0; got {scale!r}.")
-        if learn_scale not in ("none", "shared", "per_dim", "output"):
-            raise ConfigError(f"learn_scale: must be none, shared, per_dim or output; "
+        if learn_scale not in ("none", "shared", "per_dim", "output", "analytic"):
+            raise ConfigError(f"learn_scale: must be none, shared, per_dim, output or analytic; "
                               f"got {learn_scale!r}.")
-        self.learn_scale, self.min_scale = learn_scale, float(min_scale)
+        if not 0 < momentum <= 1:
+            raise ConfigError(f"momentum: must lie in (0, 1]; got {momentum!r}.")
+        if not 0 <= scale_trim < 0.5:
+            raise ConfigError(f"scale_trim: the fraction of rows left out of the scale estimate must lie in "
+                              f"[0, 0.5); got {scale_trim!r}.")
+        self.learn_scale, self.min_scale, self.momentum = learn_scale, float(min_scale), float(momentum)
+        self.scale_trim = float(scale_trim)
         self.params_per_dim = 2 if learn_scale == "output" else 1
         init = math.log(math.expm1(max(scale - min_scale, 1e-6)))  # inverse softplus
         if learn_scale == "shared":
             self.raw_scale = nn.Parameter(torch.tensor(init))
         elif learn_scale == "per_dim":
             self.raw_scale = nn.Parameter(torch.full((x_dim,), init))
+        elif learn_scale == "analytic":
+            # Persistent: the evaluation scale is part of the trained model (checkpoints).
+            self.register_buffer("running_sq_residual", torch.full((x_dim,), float(scale) ** 2))
         else:
             self.register_buffer("raw_scale", torch.tensor(init), persistent=False)
 
@@ -115,6 +146,9 @@ class GaussianLikelihood(Likelihood):
         if self.learn_scale == "output":
             loc, raw = params.chunk(2, dim=1)
             scale = F.softplus(raw) + self.min_scale
+        elif self.learn_scale == "analytic":
+            loc = params
+            scale = self._analytic_scale(self.running_sq_residual, loc)
         else:
             loc = params
             raw = self.raw_scale
@@ -122,6 +156,32 @@ class GaussianLikelihood(Likelihood):
                 raw = raw.reshape(loc.shape[1:])
             scale = (F.softplus(raw) + self.min_scale).expand_as(loc)
         return Normal(loc, scale, validate_args=False)
+
+    def _analytic_scale(self, sq_residual: Tensor, loc: Tensor) -> Tensor:
+        """Per-dimension scale ``max(sqrt(sq_residual), min_scale)`` broadcast to ``loc``."""
+        scale = sq_residual.clamp_min(0).sqrt().clamp_min(self.min_scale).to(loc.dtype)
+        return scale.reshape(loc.shape[1:]).expand_as(loc)
+
+    def nll(self, px: Distribution, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        if self.learn_scale != "analytic" or not self.training:
+            return super().nll(px, x, mask)
+        # Training: the scale is this batch's RMS residual per data dimension (the maximiser
+        # of the batch likelihood); evaluation uses the running average of these.
+        loc = px.loc
+        sq = (x.detach().float() - loc.detach().float()) ** 2
+        w = torch.ones_like(sq) if mask is None else \
+            mask.to(sq.dtype).reshape(*mask.shape, *([1] * (sq.dim() - mask.dim()))).expand_as(sq).clone()
+        n_trim = int(self.scale_trim * sq.shape[0])
+        if n_trim > 0:
+            # Leave out the rows with the largest residual in units of the current scale.
+            row = (sq * w / self.running_sq_residual.reshape(sq.shape[1:]).clamp_min(self.min_scale ** 2))
+            worst = row.reshape(sq.shape[0], -1).sum(1).topk(n_trim).indices
+            w[worst] = 0.0
+        batch_sq = (sq * w).sum(0) / w.sum(0).clamp_min(1.0)
+        with torch.no_grad():
+            self.running_sq_residual.lerp_(batch_sq.reshape(-1), self.momentum)
+        px = Normal(loc, self._analytic_scale(batch_sq.reshape(-1), loc), validate_args=False)
+        return super().nll(px, x, mask)
 
 
 class _MultinomialLogits(Distribution):

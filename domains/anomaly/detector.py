@@ -9,9 +9,15 @@ because ``__init__`` stores its arguments unchanged.
 What it does differently from PyOD's own ``VAE``:
 
 * the model is vaekit's one :class:`~vaekit.core.vae.VAE` (MLP encoder/decoder, Gaussian
-  likelihood with a learned scale per column) trained by vaekit's trainer, so its loss is
-  the true negative ELBO. PyOD 3.6's VAE defaults to ``capacity=0.0``, which clamps its KL
-  term to zero, i.e. it trains a (noisy) autoencoder;
+  likelihood with a calibrated scale per column, ``learn_scale="analytic"``) trained by
+  vaekit's trainer, so its loss is the true negative ELBO. PyOD 3.6's VAE defaults to
+  ``capacity=0.0``, which clamps its KL term to zero, i.e. it trains a (noisy) autoencoder;
+* **two views of each column**: by default one VAE is fitted on standardised columns (which
+  keep how far out an extreme value lies) and one on rank-Gaussianised columns (which keep
+  only its rank, so a heavy-tailed or discrete column cannot drown the others), and a
+  record's score is the mean of its two scores, each standardised by the training rows'
+  scores. Neither view wins on every table; together they score best
+  (benchmarks/RESULTS.md);
 * scores are log-likelihood based (:mod:`~vaekit.domains.anomaly.scoring`) and deterministic;
 * **contaminated training data**: each batch's loss leaves out the ``trim`` fraction of
   records the model explains worst (the trimmed ELBO, ``objective.trim`` of
@@ -23,7 +29,8 @@ What it does differently from PyOD's own ``VAE``:
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -47,9 +54,22 @@ class NotFittedError(_VkNotFitted, _SkNotFitted):
     """The detector was used before ``fit`` (both vaekit's and scikit-learn's NotFittedError)."""
 
 
+@dataclass
+class DetectorMember:
+    """One fitted VAE of a :class:`VAEDetector`: its column scaling, preprocessor and model,
+    and the mean and standard deviation of its scores on the training rows (which put the
+    members' scores on one scale before they are averaged)."""
+
+    scaling: str
+    preprocessor: TabularPreprocessor
+    model: object
+    score_loc: float = 0.0
+    score_scale: float = 1.0
+
+
 def anomaly_model_config(n_features: int, latent_dim: Optional[int] = None,
                          hidden_dims: Sequence[int] = (64,), dropout: float = 0.0,
-                         min_scale: float = 0.05) -> ModelConfig:
+                         min_scale: float = 0.3, trim: float = 0.0) -> ModelConfig:
     """The VAE of :class:`VAEDetector` for ``n_features`` model columns.
 
     ``latent_dim=None`` picks ``clip(n_features // 4, 2, 16)``: a bottleneck well below the
@@ -63,7 +83,8 @@ def anomaly_model_config(n_features: int, latent_dim: Optional[int] = None,
         latent_dim=int(latent_dim),
         encoder=ComponentConfig("mlp", dict(mlp)),
         decoder=ComponentConfig("mlp", dict(mlp)),
-        likelihood=ComponentConfig("gaussian", {"learn_scale": "per_dim", "scale": 1.0, "min_scale": min_scale}),
+        likelihood=ComponentConfig("gaussian", {"learn_scale": "analytic", "scale": 1.0, "min_scale": min_scale,
+                                                "scale_trim": float(trim)}),
     )
 
 
@@ -74,9 +95,12 @@ class VAEDetector(BaseDetector):
     ----------
     contamination : float in (0, 0.5]
         Expected share of anomalies; sets ``threshold_`` (PyOD's convention).
-    preprocessing : {"quantile", "standard", "minmax", "none"}
-        Scaling of numeric columns, fitted on the training rows (see
-        :class:`~vaekit.domains.anomaly.preprocess.TabularPreprocessor`).
+    preprocessing : str or sequence of str
+        Scaling of numeric columns, fitted on the training rows: one of ``standard``,
+        ``robust``, ``standard+rank``, ``power``, ``rank_gauss``, ``quantile``, ``minmax``,
+        ``none`` (see :class:`~vaekit.domains.anomaly.preprocess.TabularPreprocessor`), or
+        several: one VAE per scaling, and the score is the mean of their scores, each
+        standardised by its training rows' scores. Default ``("standard", "rank_gauss")``.
     categorical_columns : sequence of str, optional
         Columns to one-hot; by default the non-numeric columns of a DataFrame.
     latent_dim : int, optional
@@ -90,8 +114,9 @@ class VAEDetector(BaseDetector):
         reconstruct the anomalies among them, and on the ADBench tables (whose anomalies are
         mostly extreme values of single measurements) short training scored best
         (benchmarks/RESULTS.md). Anomalies that break the *correlations* between
-        measurements need the joint structure learnt: train longer, e.g. ``epochs=300,
-        lr=1e-2`` (tests/domains/anomaly/test_detector.py plants such anomalies).
+        measurements need the joint structure learnt: train longer and let the scale go
+        below the deviations that matter, e.g. ``epochs=300, lr=1e-2, min_scale=0.05``
+        (tests/domains/anomaly/test_detector.py plants such anomalies).
     min_steps : int
         So that tiny tables still get a trained model.
     batch_size : int
@@ -102,7 +127,7 @@ class VAEDetector(BaseDetector):
         KL weight; 1 is the ELBO.
     trim : float, optional
         Fraction of each batch left out of the loss (the worst-explained records); ``None``
-        uses ``contamination`` (capped at 0.4); 0 trains on every record. The default 0.3
+        uses ``contamination`` (capped at 0.4); 0 trains on every record. The default 0.4
         sits above the contamination of most real tables; benchmarks/RESULTS.md measures
         0 to 0.4.
     score : {"elbo", "iwae", "recon_prob"}
@@ -111,9 +136,13 @@ class VAEDetector(BaseDetector):
         Posterior draws per record when scoring.
     dropout : float
     min_scale : float
-        Lower bound of the likelihood's per-column standard deviation (in scaled units): a
-        column that is nearly constant among the training records cannot make every small
-        deviation look infinitely unlikely.
+        Lower bound of the likelihood's per-column standard deviation, in scaled units (the
+        scale itself is the column's RMS residual on the rows the trimmed loss keeps,
+        Rybkin et al. 2021): a deviation smaller than ``min_scale`` column standard
+        deviations never looks alarming, so a column that the model reconstructs almost
+        exactly (e.g. a discrete grade that is mostly 1) cannot make every rare but normal
+        value look infinitely unlikely. 0.2-0.4 scored alike on the medical tables
+        (benchmarks/RESULTS.md); lower it to detect finer breaks of correlations.
     device : str
         ``"cpu"``, ``"cuda"`` or ``"auto"``.
     random_state : int
@@ -124,11 +153,18 @@ class VAEDetector(BaseDetector):
     Attributes
     ----------
     decision_scores_ : ndarray, shape (n_samples,)
-        Scores of the training rows (higher = more anomalous).
+        Scores of the training rows (higher = more anomalous). In nats for one scaling; in
+        training-score standard deviations for several.
     threshold_ : float
     labels_ : ndarray of int, shape (n_samples,)
+    members_ : list of DetectorMember
+        One per scaling, in the order given.
     model_ : VAE
+        The first member's model.
     preprocessor_ : TabularPreprocessor
+        The first member's preprocessor.
+    score_offset_ : float
+        ``sum(explain(X), axis=1) - decision_function(X)`` (0 for one scaling).
     n_features_in_ : int
     feature_names_in_ : list of str
     n_steps_ : int
@@ -142,12 +178,13 @@ class VAEDetector(BaseDetector):
     >>> det.explain(X_test[:3])                                 # doctest: +SKIP
     """
 
-    def __init__(self, contamination: float = 0.1, preprocessing: str = "standard",
+    def __init__(self, contamination: float = 0.1,
+                 preprocessing: Union[str, Sequence[str]] = ("standard", "rank_gauss"),
                  categorical_columns: Optional[Sequence[str]] = None, latent_dim: Optional[int] = None,
                  hidden_dims: Sequence[int] = (64,), epochs: int = 10, min_steps: int = 50,
                  batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0, beta: float = 1.0,
-                 trim: Optional[float] = 0.3, score: str = "elbo", n_score_samples: int = 16,
-                 dropout: float = 0.0, min_scale: float = 0.05, device: str = "cpu", random_state: int = 0,
+                 trim: Optional[float] = 0.4, score: str = "elbo", n_score_samples: int = 16,
+                 dropout: float = 0.0, min_scale: float = 0.3, device: str = "cpu", random_state: int = 0,
                  verbose: int = 0):
         super().__init__(contamination=contamination)
         self.preprocessing = preprocessing
@@ -170,10 +207,16 @@ class VAEDetector(BaseDetector):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
+    def _scalings(self) -> Tuple[str, ...]:
+        p = self.preprocessing
+        return (p,) if isinstance(p, str) else tuple(p)
+
     def _check_params(self) -> None:
-        if self.preprocessing not in SCALINGS:
-            raise ConfigError(f"VAEDetector(preprocessing=...): must be one of {', '.join(SCALINGS)}; got "
-                              f"{self.preprocessing!r}.")
+        scalings = self._scalings()
+        bad = [p for p in scalings if p not in SCALINGS]
+        if not scalings or bad or len(set(scalings)) != len(scalings):
+            raise ConfigError(f"VAEDetector(preprocessing=...): must be one of {', '.join(SCALINGS)}, or a "
+                              f"non-empty sequence of distinct ones; got {self.preprocessing!r}.")
         check_score(self.score, "VAEDetector(score=...)")
         for name in ("epochs", "batch_size", "n_score_samples"):
             v = getattr(self, name)
@@ -198,7 +241,7 @@ class VAEDetector(BaseDetector):
         return float(min(c, 0.4))
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
+        if not hasattr(self, "members_"):
             raise NotFittedError(f"{type(self).__name__}: this detector is not fitted yet; call fit(X) before "
                                  f"decision_function, predict or explain.")
 
@@ -217,12 +260,28 @@ class VAEDetector(BaseDetector):
         -------
         self
         """
+        self._check_params()
+        self._set_n_classes(y)
+        members = [self._fit_member(scaling, X) for scaling in self._scalings()]
+        scores = [self._member_scores(m, xt) for m, xt in members]
+        if len(members) > 1:
+            for (m, _), s in zip(members, scores):
+                m.score_loc, m.score_scale = float(s.mean()), float(max(s.std(), 1e-12))
+        self.members_: List[DetectorMember] = [m for m, _ in members]
+        self.model_, self.preprocessor_ = self.members_[0].model, self.members_[0].preprocessor
+        self.n_features_in_ = self.preprocessor_.n_features_in_
+        self.feature_names_in_ = list(self.preprocessor_.feature_names_in_)
+        self.score_offset_ = float(np.mean([m.score_loc / m.score_scale for m in self.members_]))
+        self.decision_scores_ = self._combine(scores)
+        self._process_decision_scores()
+        return self
+
+    def _fit_member(self, scaling: str, X) -> Tuple[DetectorMember, np.ndarray]:
+        """Preprocess ``X`` with ``scaling`` and train one VAE on it."""
         from vaekit.core.distributed import resolve_device
         from vaekit.core.trainer import TrainConfig, fit as train
 
-        self._check_params()
-        self._set_n_classes(y)
-        pre = TabularPreprocessor(self.preprocessing, self.categorical_columns, random_state=self.random_state)
+        pre = TabularPreprocessor(scaling, self.categorical_columns, random_state=self.random_state)
         xt = pre.fit_transform(X, "VAEDetector.fit(X)")
         n, d = xt.shape
         info = DataInfo(kind="vector", shape=(d,), likelihood="gaussian", n_train=n)
@@ -240,21 +299,20 @@ class VAEDetector(BaseDetector):
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(int(self.random_state))
             model = build_vae(anomaly_model_config(d, self.latent_dim, self.hidden_dims, self.dropout,
-                                                             self.min_scale), info)
+                                                   self.min_scale, self._trim_fraction()), info)
             model.to(device)
             train(model, objective, data, cfg)
         model.eval()
-        self.model_, self.preprocessor_ = model, pre
-        self.n_features_in_ = pre.n_features_in_
-        self.feature_names_in_ = list(pre.feature_names_in_)
         self.n_steps_ = steps
-        self.decision_scores_ = self._scores(xt)
-        self._process_decision_scores()
-        return self
+        return DetectorMember(scaling, pre, model), xt
 
     # ------------------------------------------------------------------ scores
-    def _scores(self, xt: np.ndarray) -> np.ndarray:
-        return anomaly_scores(self.model_, xt, self.score, self.n_score_samples, seed=int(self.random_state))
+    def _member_scores(self, member: DetectorMember, xt: np.ndarray) -> np.ndarray:
+        return anomaly_scores(member.model, xt, self.score, self.n_score_samples, seed=int(self.random_state))
+
+    def _combine(self, scores: Sequence[np.ndarray]) -> np.ndarray:
+        """Mean over members of ``(score - loc) / scale``; one member's score passes unchanged."""
+        return np.mean([(s - m.score_loc) / m.score_scale for m, s in zip(self.members_, scores)], axis=0)
 
     def decision_function(self, X) -> np.ndarray:
         """Anomaly scores of the rows of ``X`` (higher = more anomalous), shape ``(n_samples,)``.
@@ -262,16 +320,19 @@ class VAEDetector(BaseDetector):
         Deterministic: the same rows give the same scores on every call.
         """
         self._check_fitted()
-        return self._scores(self.preprocessor_.transform(X, "VAEDetector.decision_function(X)"))
+        where = "VAEDetector.decision_function(X)"
+        return self._combine([self._member_scores(m, m.preprocessor.transform(X, where)) for m in self.members_])
 
     def explain(self, X):
         """Per-feature contributions to each row's score, as a DataFrame.
 
         Column ``j`` holds ``E_q[-log p(x_j|z)]`` in nats, summed over the model columns that
         encode input feature ``j`` (its value, its missing indicator, its one-hot levels);
-        the last column, ``"[latent KL]"``, holds ``KL(q(z|x) || p(z))``. A row's values add
-        up to its ``score="elbo"`` score. The largest entries name the measurements the
-        model found least plausible given the rest of the record.
+        the last column, ``"[latent KL]"``, holds ``KL(q(z|x) || p(z))``. With several
+        scalings each member's terms are divided by its ``score_scale`` and averaged, so they
+        are on the scale of the combined score. A row's values add up to its ``score="elbo"``
+        score plus ``score_offset_`` (0 for one scaling). The largest entries name the
+        measurements the model found least plausible given the rest of the record.
 
         Returns
         -------
@@ -281,9 +342,13 @@ class VAEDetector(BaseDetector):
         import pandas as pd
 
         self._check_fitted()
-        xt = self.preprocessor_.transform(X, "VAEDetector.explain(X)")
-        nll, kl = feature_nll(self.model_, xt, self.n_score_samples, seed=int(self.random_state))
-        per_feature = self.preprocessor_.group_sums(nll)
+        per_feature, kl = 0.0, 0.0
+        for m in self.members_:
+            xt = m.preprocessor.transform(X, "VAEDetector.explain(X)")
+            nll, kl_m = feature_nll(m.model, xt, self.n_score_samples, seed=int(self.random_state))
+            per_feature = per_feature + m.preprocessor.group_sums(nll) / m.score_scale
+            kl = kl + kl_m / m.score_scale
+        per_feature, kl = per_feature / len(self.members_), kl / len(self.members_)
         index = X.index if isinstance(X, pd.DataFrame) else None
         out = pd.DataFrame(per_feature, columns=self.feature_names_in_, index=index)
         out[KL_COLUMN] = kl

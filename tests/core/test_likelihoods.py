@@ -119,7 +119,7 @@ def test_categorical_mean_is_argmax():
     assert lik.mean(lik.distribution(logits)).tolist() == [[1, 0]]
 
 
-@pytest.mark.parametrize("learn_scale", ["none", "shared", "per_dim", "output"])
+@pytest.mark.parametrize("learn_scale", ["none", "shared", "per_dim", "output", "analytic"])
 def test_gaussian_learn_scale_variants_build_and_give_finite_nll(learn_scale):
     info = DataInfo(kind="vector", shape=(5,), likelihood="gaussian")
     cfg = ModelConfig(latent_dim=2, encoder=ComponentConfig("mlp", {"hidden_dims": [8]}),
@@ -146,7 +146,7 @@ def test_gaussian_learn_scale_variants_build_and_give_finite_nll(learn_scale):
         assert model.decoder.net[-1].out_features == 10  # loc and scale per dim
 
 
-@pytest.mark.parametrize("learn_scale", ["per_dim", "output"])
+@pytest.mark.parametrize("learn_scale", ["per_dim", "output", "analytic"])
 def test_gaussian_learn_scale_on_images(learn_scale):
     info = DataInfo(kind="image", shape=(1, 8, 8), likelihood="gaussian")
     cfg = ModelConfig(latent_dim=2, encoder=ComponentConfig("conv", {"channels": [2], "hidden_dim": 8}),
@@ -165,6 +165,57 @@ def test_gaussian_rejects_bad_params():
         GaussianLikelihood(scale=0.0)
     with pytest.raises(ConfigError, match="learn_scale"):
         GaussianLikelihood(learn_scale="perdim")
+    with pytest.raises(ConfigError, match="momentum"):
+        GaussianLikelihood(learn_scale="analytic", momentum=0.0)
+    with pytest.raises(ConfigError, match="scale_trim"):
+        GaussianLikelihood(learn_scale="analytic", scale_trim=0.5)
+
+
+def _gauss_nll(x, loc, scale):
+    return (0.5 * LOG2PI + torch.log(scale) + 0.5 * ((x - loc) / scale) ** 2).sum(1)
+
+
+def test_analytic_scale_is_the_batch_rms_residual_in_training_and_the_running_one_in_eval():
+    lik = GaussianLikelihood(learn_scale="analytic", scale=2.0, min_scale=0.1, x_dim=2, momentum=0.25)
+    assert torch.allclose(lik.running_sq_residual, torch.tensor([4.0, 4.0]))
+    x = torch.tensor([[1.0, 0.0], [3.0, 0.0], [2.0, 0.02]])
+    loc = torch.tensor([[2.0, 0.0], [2.0, 0.0], [2.0, 0.0]])
+    lik.train()
+    nll = lik.nll(lik.distribution(loc), x)
+    rms = torch.tensor([math.sqrt(2 / 3), 0.1])  # dim 2: sqrt(0.0004 / 3) < min_scale
+    assert torch.allclose(nll, _gauss_nll(x, loc, rms.expand(3, 2)), atol=1e-5)
+    batch_sq = torch.tensor([2 / 3, 0.0004 / 3])
+    assert torch.allclose(lik.running_sq_residual, 0.75 * 4.0 + 0.25 * batch_sq)
+    lik.eval()
+    px = lik.distribution(loc)
+    assert torch.allclose(px.scale[0], lik.running_sq_residual.sqrt())
+    assert torch.allclose(lik.nll(px, x), _gauss_nll(x, loc, px.scale), atol=1e-5)
+    assert "running_sq_residual" in lik.state_dict()
+
+
+def test_analytic_scale_gradient_equals_the_undetached_optimum():
+    # At sigma* the batch NLL is stationary in sigma, so detaching sigma* leaves the gradient
+    # reaching the decoder mean unchanged (Rybkin et al. 2021).
+    g = torch.Generator().manual_seed(0)
+    x, loc0 = torch.randn(16, 3, generator=g), torch.randn(16, 3, generator=g)
+    lik = GaussianLikelihood(learn_scale="analytic", min_scale=1e-6, x_dim=3).train()
+    loc = loc0.clone().requires_grad_(True)
+    lik.nll(lik.distribution(loc), x).sum().backward()
+    loc_ref = loc0.clone().requires_grad_(True)
+    sigma = ((x - loc_ref) ** 2).mean(0).sqrt()
+    _gauss_nll(x, loc_ref, sigma.expand_as(x)).sum().backward()
+    assert torch.allclose(loc.grad, loc_ref.grad, atol=1e-5)
+
+
+def test_analytic_scale_trim_leaves_the_worst_rows_out_of_the_estimate():
+    x = torch.tensor([[1.0], [-1.0], [1.0], [-1.0], [50.0]])
+    loc = torch.zeros(5, 1)
+    lik = GaussianLikelihood(learn_scale="analytic", x_dim=1, momentum=1.0, scale_trim=0.2).train()
+    lik.nll(lik.distribution(loc), x)
+    assert torch.allclose(lik.running_sq_residual, torch.tensor([1.0]))  # the 50 is left out
+    untrimmed = GaussianLikelihood(learn_scale="analytic", x_dim=1, momentum=1.0).train()
+    untrimmed.nll(untrimmed.distribution(loc), x)
+    assert torch.allclose(untrimmed.running_sq_residual, torch.tensor([(4 + 2500) / 5]))
 
 
 def test_check_data_rejects_values_outside_support():

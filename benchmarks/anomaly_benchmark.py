@@ -48,6 +48,8 @@ def main() -> None:
     ap.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     ap.add_argument("--out", default="runs/anomaly-benchmark.csv")
     args = ap.parse_args()
+    if Path(args.out).is_dir() or not args.out.endswith(".csv"):
+        ap.error(f"--out: the per-run table is written as a .csv file; got {args.out!r} (e.g. --out runs/anomaly.csv)")
 
     names = [n for n in args.datasets.split(",") if n] or list(MEDICAL) + list(OTHER)
     wanted = [d for d in args.detectors.split(",") if d] or ["vaekit"] + list(pyod_baselines())

@@ -1,7 +1,9 @@
 """Generic datasets and collate functions that domains reuse.
 
 ``ArrayDataset`` holds fixed-width examples (vectors, images, count rows);
-``SequenceDataset`` holds variable-length token-id lists and pads them per batch.
+``SparseRowDataset`` holds the rows of a scipy sparse matrix (e.g. users x items clicks) and
+densifies them per batch; ``SequenceDataset`` holds variable-length token-id lists and pads
+them per batch.
 """
 from __future__ import annotations
 
@@ -71,6 +73,66 @@ def collate_arrays(items: Sequence) -> Batch:
     idx, xs, cs, ys = zip(*items)
     return Batch(x=torch.stack(xs), cond=None if cs[0] is None else torch.stack(cs),
                  y=None if ys[0] is None else torch.stack(ys), index=torch.as_tensor(idx, dtype=torch.long))
+
+
+class SparseRowDataset(torch.utils.data.Dataset):
+    """Rows of a scipy sparse matrix, kept sparse and densified one batch at a time.
+
+    A 100,000 x 20,000 click matrix with 1 % density is 80 MB as CSR but 8 GB dense; a batch
+    of 500 dense rows is 40 MB. Collate with :func:`collate_sparse_rows`.
+
+    Parameters
+    ----------
+    x : scipy.sparse matrix ``(N, F)``
+        Finite values (e.g. 0/1 clicks or counts).
+    y : scipy.sparse matrix ``(N, F_y)``, optional
+        Per-row targets kept for evaluation (e.g. a held-out user's items); never fed to the
+        model; densified into ``Batch.y``.
+    """
+
+    def __init__(self, x, y=None, where: str = "data"):
+        import scipy.sparse as sp
+
+        if not sp.issparse(x) or x.ndim != 2:
+            raise DataValidationError(f"{where}: x must be a 2-D scipy.sparse matrix (rows = examples); got "
+                                      f"{type(x).__name__}. Convert with scipy.sparse.csr_matrix(x).")
+        self.x = sp.csr_matrix(x, dtype=np.float32)
+        if not np.isfinite(self.x.data).all():
+            raise DataValidationError(f"{where}: x has NaN or infinite stored values; clean them first.")
+        self.y = None
+        if y is not None:
+            if not sp.issparse(y) or y.shape[0] != self.x.shape[0]:
+                raise DataValidationError(f"{where}: y must be a scipy.sparse matrix with one row per example "
+                                          f"({self.x.shape[0]}); got {type(y).__name__} of shape "
+                                          f"{getattr(y, 'shape', None)}.")
+            self.y = sp.csr_matrix(y, dtype=np.float32)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    @staticmethod
+    def _row(m, i: int):
+        lo, hi = m.indptr[i], m.indptr[i + 1]
+        return m.indices[lo:hi], m.data[lo:hi], m.shape[1]
+
+    def __getitem__(self, i: int):
+        return (i, self._row(self.x, i), None if self.y is None else self._row(self.y, i))
+
+
+def _densify(rows) -> torch.Tensor:
+    width = rows[0][2]
+    out = np.zeros((len(rows), width), dtype=np.float32)
+    for r, (cols, vals, _) in enumerate(rows):
+        out[r, cols] = vals
+    return torch.from_numpy(out)
+
+
+def collate_sparse_rows(items: Sequence) -> Batch:
+    """Densify :class:`SparseRowDataset` items into a :class:`Batch` (``x`` ``(B, F)``, ``y``
+    ``(B, F_y)`` when the dataset has targets)."""
+    idx, xs, ys = zip(*items)
+    return Batch(x=_densify(xs), y=None if ys[0] is None else _densify(ys),
+                 index=torch.as_tensor(idx, dtype=torch.long))
 
 
 class SequenceDataset(torch.utils.data.Dataset):

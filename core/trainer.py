@@ -24,6 +24,7 @@ from torch import nn
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import DistEnv, all_reduce_sum, barrier
 from .errors import CheckpointError, ConfigError, TrainingError
+from .registry import did_you_mean
 from .seed import derive_seed
 from .types import Batch, DataBundle
 
@@ -65,9 +66,14 @@ class TrainConfig:
         Evaluations without improvement of ``monitor`` before stopping (0 disables).
     min_delta : float
         Improvement needed to reset the patience.
-    monitor : {"neg_elbo", "loss"}
-        Validation quantity to select ``best.pt``: the true negative ELBO (beta = 1; comparable
-        across annealing) or the training objective.
+    monitor : str
+        Validation quantity to select ``best.pt`` and stop early on: ``neg_elbo`` (the true
+        negative ELBO, beta = 1; comparable across annealing), ``loss`` (the training
+        objective), ``recon``, ``kl``, or a key of the extra validation metrics passed to
+        :func:`fit` (a domain's, e.g. the recommendation domain's ``ndcg@100``, the model
+        selection of Liang et al. 2018).
+    monitor_mode : {"min", "max"}
+        Whether lower or higher ``monitor`` is better.
     restore_best : bool
         Load the best weights into the model when training ends.
     seed : int
@@ -101,7 +107,8 @@ class TrainConfig:
     checkpoint_every: int = 0
     early_stopping_patience: int = 0
     min_delta: float = 0.0
-    monitor: Literal["neg_elbo", "loss"] = "neg_elbo"
+    monitor: str = "neg_elbo"
+    monitor_mode: Literal["min", "max"] = "min"
     restore_best: bool = True
     seed: int = 0
     device: str = "auto"
@@ -119,6 +126,9 @@ class TrainConfig:
                 raise ConfigError(f"{path}.{name}: must be >= 0; got {getattr(self, name)!r}.")
         if self.lr <= 0:
             raise ConfigError(f"{path}.lr: must be > 0; got {self.lr!r}.")
+        if not self.monitor:
+            raise ConfigError(f"{path}.monitor: must name a validation quantity (e.g. neg_elbo); got "
+                              f"{self.monitor!r}.")
 
 
 @dataclass
@@ -126,7 +136,7 @@ class TrainState:
     """Progress of a run; saved in every checkpoint."""
 
     step: int = 0
-    best_metric: float = math.inf
+    best_metric: float = math.inf  # of the monitored quantity, negated when monitor_mode is "max"
     best_step: int = -1
     evals_since_best: int = 0
     stopped_early: bool = False
@@ -310,7 +320,8 @@ def evaluate_loss(model: nn.Module, objective, dataset, collate, cfg: TrainConfi
 # ---------------------------------------------------------------------------- fit
 def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_dir: Optional[str | Path] = None,
         resume: Literal["auto", "never", "must"] = "auto", env: Optional[DistEnv] = None,
-        extra_state: Optional[Dict[str, Any]] = None, log: Optional[Callable[[str], None]] = None) -> TrainState:
+        extra_state: Optional[Dict[str, Any]] = None, log: Optional[Callable[[str], None]] = None,
+        val_metrics: Optional[Callable[[nn.Module], Dict[str, float]]] = None) -> TrainState:
     """Train ``model`` with ``objective`` on ``data.train``; validate on ``data.val``.
 
     Parameters
@@ -466,9 +477,14 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
             is_eval = (cfg.eval_every and state.step % cfg.eval_every == 0) or state.step == cfg.max_steps
             if is_eval and data.val is not None and len(data.val) > 0:
                 val = evaluate_loss(model, objective, data.val, data.collate, cfg, state.step, env)
+                if val_metrics is not None:
+                    val.update(_run_val_metrics(val_metrics, model))
                 state.last_val = val
                 jlog.write({"step": state.step, "split": "val", **val})
-                metric = val[cfg.monitor]
+                if cfg.monitor not in val:
+                    raise ConfigError(f"train.monitor: {cfg.monitor!r} is not a validation quantity of this run; "
+                                      f"available: {', '.join(sorted(val))}.{did_you_mean(cfg.monitor, list(val))}")
+                metric = val[cfg.monitor] if cfg.monitor_mode == "min" else -val[cfg.monitor]
                 if metric < state.best_metric - cfg.min_delta:
                     state.best_metric, state.best_step, state.evals_since_best = metric, state.step, 0
                     checkpoint("best.pt")
@@ -476,8 +492,9 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
                     state.evals_since_best += 1
                 if cfg.early_stopping_patience and state.evals_since_best >= cfg.early_stopping_patience:
                     state.stopped_early = True
+                    best = state.best_metric if cfg.monitor_mode == "min" else -state.best_metric
                     say(f"early stopping at step {state.step}: val {cfg.monitor} has not improved for "
-                        f"{state.evals_since_best} evaluations (best {state.best_metric:.4f} at step {state.best_step})")
+                        f"{state.evals_since_best} evaluations (best {best:.4f} at step {state.best_step})")
                 state.elapsed_s += time.time() - t0
                 t0 = time.time()
                 checkpoint("last.pt")
@@ -503,6 +520,20 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
         checkpoint("best.pt")
         checkpoint("last.pt")
     return _finish(model, state, ckpt_dir, cfg, env)
+
+
+def _run_val_metrics(val_metrics: Callable[[nn.Module], Dict[str, float]], model: nn.Module) -> Dict[str, float]:
+    """Extra validation metrics of the unwrapped model in eval mode, without gradients. Every
+    rank computes them on the whole validation split (they must be deterministic), so the
+    ranks agree on the best step without communicating."""
+    module = _unwrap(model)
+    was = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            return {k: float(v) for k, v in val_metrics(module).items()}
+    finally:
+        module.train(was)
 
 
 def _finish(model, state: TrainState, ckpt_dir: Optional[Path], cfg: TrainConfig, env: DistEnv) -> TrainState:

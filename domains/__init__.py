@@ -18,6 +18,7 @@ _DOMAIN_MODULES: Dict[str, str] = {
     "toy": "vaekit.domains.toy.domain",
     "molecules": "vaekit.domains.molecules.domain",
     "anomaly": "vaekit.domains.anomaly.domain",
+    "recsys": "vaekit.domains.recsys.domain",
 }
 
 _CACHE: Dict[str, Domain] = {}

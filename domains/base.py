@@ -156,6 +156,15 @@ class Domain(ABC):
         """The domain's metrics, computed by ``vaekit evaluate``."""
         return []
 
+    def validation_metrics(self, data: DataBundle) -> Optional[Callable[[VAE], Dict[str, float]]]:
+        """Extra quantities computed on ``data.val`` at every validation during training.
+
+        Returns ``None`` (the default: the trainer's validation loss only) or a function of
+        the model (in eval mode, without gradients) returning ``{key: value}``; ``train.monitor``
+        may name a key (with ``train.monitor_mode``) to select the best checkpoint by it.
+        """
+        return None
+
     @abstractmethod
     def decode(self, x: torch.Tensor, info: DataInfo) -> List[Any]:
         """Model-space outputs ``(N, ...)`` -> domain objects (strings, lists, rows)."""
@@ -163,6 +172,15 @@ class Domain(ABC):
     @abstractmethod
     def save_samples(self, samples: List[Any], path: Path, info: DataInfo) -> Path:
         """Write decoded samples to ``path`` in the domain's usual file format."""
+
+    def generate_from_inputs(self, model: VAE, info: DataInfo, input_path: Path, n: int, out: Path,
+                             seed: int = 0) -> Path:
+        """``vaekit generate RUN --input FILE``: outputs computed from given inputs rather than
+        sampled from the prior (e.g. top-``n`` recommendations for user histories). Domains
+        that support it override this; the default refuses."""
+        from vaekit.core.errors import ConfigError
+
+        raise ConfigError(f"--input: domain {self.name!r} generates from the prior only; omit --input.")
 
     def parse_cond(self, spec: Sequence[str], info: DataInfo) -> Optional[torch.Tensor]:
         """Turn CLI ``--cond`` strings into a condition tensor (domains with conditions override)."""

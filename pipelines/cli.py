@@ -48,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="sample from a trained run")
     g.add_argument("run_dir", metavar="RUN_DIR")
-    g.add_argument("-n", type=int, default=100, help="number of samples")
+    g.add_argument("-n", type=int, default=100, help="number of samples (with --input: outputs per input, "
+                   "e.g. items recommended per user)")
+    g.add_argument("--input", default=None, metavar="FILE",
+                   help="generate from these inputs instead of the prior (recsys: user histories -> top-n)")
     g.add_argument("--out", required=True, help="output file (format by the domain and suffix)")
     g.add_argument("--cond", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
                    help="condition of a conditional model")
@@ -117,8 +120,9 @@ def _cmd_evaluate(a) -> int:
 def _cmd_generate(a) -> int:
     from .runs import generate_run
 
-    path = generate_run(a.run_dir, a.n, a.out, a.cond, a.seed, a.sample, a.device)
-    print(f"wrote {a.n} samples to {path}", file=sys.stderr)
+    path = generate_run(a.run_dir, a.n, a.out, a.cond, a.seed, a.sample, a.device, input_path=a.input)
+    what = f"outputs for the inputs of {a.input}" if a.input else f"{a.n} samples"
+    print(f"wrote {what} to {path}", file=sys.stderr)
     return 0
 
 

@@ -153,7 +153,8 @@ def train_run(cfg: RunConfig, run_dir: Optional[str | Path] = None, resume: str 
                 f"examples) on {env.device}" + (f" x {env.world_size} processes" if env.enabled else "")
                 + f" -> {run_dir}")
         state = fit(model, objective, data, cfg.train, run_dir=run_dir, resume="auto" if resume == "never" else resume,
-                    env=env, extra_state={"config": yaml.safe_load(dump_config(cfg))}, log=log)
+                    env=env, extra_state={"config": yaml.safe_load(dump_config(cfg))}, log=log,
+                    val_metrics=domain.validation_metrics(data))
         summary: Dict[str, Any] = {"run_dir": str(run_dir), "step": state.step, "best_step": state.best_step,
                                    "val": state.last_val, "elapsed_s": state.elapsed_s}
         if env.is_main:
@@ -254,15 +255,22 @@ def evaluate_run(run_dir: str | Path, split: Optional[str] = None, device: str =
 
 
 def generate_run(run_dir: str | Path, n: int, out: str | Path, cond: Sequence[str] = (), seed: int = 0,
-                 sample_x: Optional[bool] = None, device: str = "auto", batch_size: int = 1024) -> Path:
+                 sample_x: Optional[bool] = None, device: str = "auto", batch_size: int = 1024,
+                 input_path: Optional[str | Path] = None) -> Path:
     """Sample ``n`` examples from a trained run and write them with the domain's format.
 
     ``sample_x``: draw ``x ~ p(x|z)`` (True) or take its mean / greedy decoding (False);
-    None uses the domain's convention (``Domain.sample_x``).
+    None uses the domain's convention (``Domain.sample_x``). With ``input_path`` the domain
+    computes outputs for those inputs instead (:meth:`Domain.generate_from_inputs`, e.g.
+    ``n`` recommendations per user history).
     """
     if n < 1:
         raise ConfigError(f"-n: the number of samples must be >= 1; got {n}.")
     cfg, domain, model, info, _ = load_run(run_dir, device)
+    if input_path is not None:
+        if not Path(input_path).exists():
+            raise ConfigError(f"--input: {input_path} does not exist.")
+        return domain.generate_from_inputs(model, info, Path(input_path), n, Path(out), seed)
     dev = next(model.parameters()).device
     c = domain.parse_cond(list(cond), info)
     if model.conditional and c is None:

@@ -335,3 +335,25 @@ def test_atomic_path_replaces_on_success_and_keeps_the_old_file_on_failure(tmp_p
             raise RuntimeError("interrupted mid-write")
     assert target.read_text() == "first"
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.txt"]  # no temporary file left
+
+
+def test_sparse_row_dataset_densifies_rows_and_targets_per_batch():
+    import scipy.sparse as sp
+
+    from vaekit.core.data import SparseRowDataset, collate_sparse_rows
+
+    x = sp.csr_matrix(np.array([[0, 1, 0, 2], [0, 0, 0, 0], [3, 0, 0, 1]], dtype=np.float64))
+    y = sp.csr_matrix(np.array([[1, 0], [0, 1], [0, 0]]))
+    ds = SparseRowDataset(x, y)
+    b = collate_sparse_rows([ds[2], ds[0], ds[1]])
+    assert b.x.dtype == torch.float32 and b.x.tolist() == [[3, 0, 0, 1], [0, 1, 0, 2], [0, 0, 0, 0]]
+    assert b.y.tolist() == [[0, 0], [1, 0], [0, 1]] and b.index.tolist() == [2, 0, 1]
+    assert collate_sparse_rows([SparseRowDataset(x)[1]]).y is None
+    with pytest.raises(DataValidationError, match="scipy.sparse"):
+        SparseRowDataset(x.toarray())
+    with pytest.raises(DataValidationError, match="one row per example"):
+        SparseRowDataset(x, y[:2])
+    bad = x.copy()
+    bad.data[0] = np.nan
+    with pytest.raises(DataValidationError, match="NaN"):
+        SparseRowDataset(bad)

@@ -91,7 +91,7 @@ def test_null_is_accepted_for_optional_and_rejected_for_required_values():
 
 
 @pytest.mark.parametrize("field,bad,suggest", [("optimizer", "sgd", None), ("precision", "fp61", "fp16"),
-                                               ("monitor", "neg_elb", "neg_elbo")])
+                                               ("monitor_mode", "maxx", "max")])
 def test_literal_fields_reject_bad_values(field, bad, suggest):
     msg = _err(TrainConfig, {field: bad}, "train")
     assert f"train.{field}: must be one of" in msg

@@ -97,6 +97,28 @@ def test_early_stopping_stops_when_val_stalls(tmp_path, toy_bundle, tiny_model_c
     assert st.stopped_early and st.step == 15 and st.best_step == 5
 
 
+def test_extra_val_metrics_are_logged_and_select_the_best_step_in_max_mode(tmp_path, toy_bundle, tiny_model_cfg,
+                                                                           make_model):
+    m = make_model(tiny_model_cfg, toy_bundle.info)
+    calls = []
+
+    def score(model):  # peaks at the second evaluation (step 10), whatever the loss does
+        assert not model.training and not torch.is_grad_enabled()
+        calls.append(1)
+        return {"score@5": [0.1, 0.9, 0.5, 0.3][len(calls) - 1]}
+
+    cfg = replace(BASE, max_steps=20, eval_every=5, monitor="score@5", monitor_mode="max", restore_best=True)
+    st = fit(m, ELBO(), toy_bundle, cfg, run_dir=tmp_path, val_metrics=score)
+    assert st.best_step == 10 and len(calls) == 4 and m.training
+    vals = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["score@5"] for r in vals if r["split"] == "val"] == [0.1, 0.9, 0.5, 0.3]
+    best = torch.load(tmp_path / "checkpoints" / "best.pt", weights_only=True)
+    _assert_bitwise_equal(_params(m), best["model"])
+    with pytest.raises(ConfigError, match="train.monitor.*score@5"):
+        fit(make_model(tiny_model_cfg, toy_bundle.info), ELBO(), toy_bundle, replace(cfg, monitor="score@50"),
+            run_dir=tmp_path / "other", val_metrics=lambda model: {"score@5": 0.0})
+
+
 def test_nonfinite_loss_raises_with_step_terms_and_advice(toy_bundle, tiny_model_cfg, make_model):
     bad = ArrayDataset(torch.full((64, 8), 1e30))
     data = DataBundle(bad, None, None, toy_bundle.info, collate_arrays)

@@ -179,7 +179,8 @@ def test_evaluate_on_a_folder_that_is_not_a_run(capsys, tmp_path):
 # Per-domain overrides that shrink a packaged config to a seconds-long smoke run.
 SMOKE = {"molecules": ["data.max_molecules=300", "data.max_eval_molecules=100", "eval.n_samples=30",
                        "eval.options.recon_molecules=2", "eval.options.recon_encodings=1",
-                       "eval.options.recon_decodings=1", "train.precision=fp32"]}
+                       "eval.options.recon_decodings=1", "train.precision=fp32"],
+         "recsys": ["data.synthetic_users=300", "data.synthetic_items=100", "data.n_heldout_users=30"]}
 # Configs that read the shared benchmark data (../shared/data): smoke-run only with `-m slow`.
 NEEDS_SHARED = {"molecules:moses"}
 

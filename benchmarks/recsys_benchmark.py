@@ -58,7 +58,7 @@ def peak_memory_mb(device: str) -> float:
     return rss / 1024 if sys.platform != "darwin" else rss / 2 ** 20
 
 
-def splits(suite: str, seed: int, path: str | None):
+def splits(suite: str, seed: int, path: str | None, n_heldout: int | None = None):
     """``(train, val_foldin, val_target, val_exclude, test_foldin, test_target, test_exclude)``."""
     from vaekit.domains.recsys.data import load_diffrec, read_interactions, strong_generalization_split
 
@@ -67,7 +67,7 @@ def splits(suite: str, seed: int, path: str | None):
         tr, va, te = sp.train.matrix, sp.valid.matrix, sp.test.matrix
         return tr, tr, va, tr, tr, te, tr + va
     df = read_interactions(path or ROOT / "ml-100k" / "ml-100k.inter.gz")
-    n_held = 100 if suite == "ml100k" else 10_000
+    n_held = n_heldout or (100 if suite == "ml100k" else 10_000)
     sp = strong_generalization_split(df, n_held, seed=98765 + seed if suite == "ml100k" else 98765)
     vf, tf = sp.val_foldin.matrix, sp.test_foldin.matrix
     return sp.train.matrix, vf, sp.val_target.matrix, vf, tf, sp.test_target.matrix, tf
@@ -132,12 +132,14 @@ def main() -> None:
     ap.add_argument("--seeds", default=None, help="comma-separated (default: 1-5 for ml100k, 1 otherwise)")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--epochs", type=int, default=None, help="override the suite's epochs (VAE, DAE)")
+    ap.add_argument("--epochs", type=int, default=None, help="override the suite's epochs (all VAEs)")
+    ap.add_argument("--heldout", type=int, default=None,
+                    help="validation (= test) users held out (default: 100 for ml100k, 10,000 for ml20m)")
     ap.add_argument("--out", default=None, help="per-run rows as .csv")
     args = ap.parse_args()
     cfg = dict(SUITES[args.suite])
     if args.epochs:
-        cfg["epochs"] = args.epochs
+        cfg["epochs"] = cfg["recvae_epochs"] = args.epochs
     if args.suite == "ml20m" and not args.path:
         ap.error("--suite ml20m needs --path .../ml-20m/ratings.csv (MovieLens may not be redistributed)")
     seeds = [int(s) for s in (args.seeds or ("1,2,3,4,5" if args.suite == "ml100k" else "1")).split(",")]
@@ -150,7 +152,7 @@ def main() -> None:
     for seed in seeds:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data = splits(args.suite, seed, args.path)
+            data = splits(args.suite, seed, args.path, args.heldout)
             for name in models:
                 torch.manual_seed(seed)
                 rec = run_one(name, cfg, data, seed, args.device)

@@ -91,21 +91,20 @@ class SparseRowDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, x, y=None, where: str = "data"):
-        import scipy.sparse as sp
-
-        if not sp.issparse(x) or x.ndim != 2:
+        # Duck-typed (anything with .tocsr()), so that core does not depend on scipy.
+        if not hasattr(x, "tocsr") or len(getattr(x, "shape", ())) != 2:
             raise DataValidationError(f"{where}: x must be a 2-D scipy.sparse matrix (rows = examples); got "
                                       f"{type(x).__name__}. Convert with scipy.sparse.csr_matrix(x).")
-        self.x = sp.csr_matrix(x, dtype=np.float32)
+        self.x = x.tocsr().astype(np.float32)
         if not np.isfinite(self.x.data).all():
             raise DataValidationError(f"{where}: x has NaN or infinite stored values; clean them first.")
         self.y = None
         if y is not None:
-            if not sp.issparse(y) or y.shape[0] != self.x.shape[0]:
+            if not hasattr(y, "tocsr") or y.shape[0] != self.x.shape[0]:
                 raise DataValidationError(f"{where}: y must be a scipy.sparse matrix with one row per example "
                                           f"({self.x.shape[0]}); got {type(y).__name__} of shape "
                                           f"{getattr(y, 'shape', None)}.")
-            self.y = sp.csr_matrix(y, dtype=np.float32)
+            self.y = y.tocsr().astype(np.float32)
 
     def __len__(self) -> int:
         return int(self.x.shape[0])

@@ -46,7 +46,11 @@ SUITES = {
     "ml20m": dict(batch_size=500, epochs=200, recvae_epochs=50, ks=(20, 50, 100), denominator="truncated",
                   report=("recall@20", "recall@50", "ndcg@100")),
 }
-MODELS = ("Mult-VAE", "Mult-DAE", "RecVAE", "EASE", "popularity")
+MODELS = ("Mult-VAE", "Mult-VAE*", "Mult-DAE", "RecVAE", "EASE", "popularity")
+#: Mult-VAE* = Mult-VAE with the KL cap and weight decay chosen on ML-100K's validation users
+#: (split seeds 1-2; grid beta_cap {0.2, 1}, weight_decay {0, 1e-3}, widths {600/200, 200/50}):
+#: on small data the published cap 0.2 under-regularises (val NDCG@100 0.403 / 0.399 -> 0.444 / 0.427).
+TUNED_VAE = dict(beta_cap=1.0, weight_decay=1e-3)
 
 
 def peak_memory_mb(device: str) -> float:
@@ -83,6 +87,9 @@ def make(name: str, cfg: dict, n_train: int, seed: int, device: str):
     if name == "Mult-VAE":
         return MultVAERecommender(epochs=cfg["epochs"], batch_size=b, total_anneal_steps=anneal, device=device,
                                   random_state=seed)
+    if name == "Mult-VAE*":
+        return MultVAERecommender(epochs=cfg["epochs"], batch_size=b, device=device, random_state=seed,
+                                  total_anneal_steps=int(math.ceil(0.8 * steps / TUNED_VAE["beta_cap"])), **TUNED_VAE)
     if name == "Mult-DAE":
         return MultDAERecommender(epochs=cfg["epochs"], batch_size=b, weight_decay=2 * 0.01 / b, device=device,
                                   random_state=seed)

@@ -1030,17 +1030,26 @@ def synthetic_interactions(n_users: int = 2000, n_items: int = 1000, n_genres: i
     liked = np.argsort(keys, axis=1) < n_liked[:, None]
     w = rng.gamma(1.0, size=(n_users, n_genres)) * liked
     taste = w / w.sum(axis=1, keepdims=True)  # (U, G)
-    affinity = taste @ genres.T  # (U, I), in [0, 1]
     sigma = _ACTIVITY_SIGMA
     k = rng.lognormal(math.log(mean_items_per_user) - sigma ** 2 / 2, sigma, size=n_users)
     k = np.clip(np.round(k), min(5, n_items), n_items).astype(np.int64)
     # Gumbel top-k: the k largest of log-weight + Gumbel noise are a draw without replacement.
-    score = log_pop[None, :] + affinity / _TASTE_TEMPERATURE + rng.gumbel(size=(n_users, n_items))
-    order = np.argsort(-score, axis=1)
-    take = np.arange(n_items)[None, :] < k[:, None]
+    # Blocks of users bound the memory (a 138k x 20k affinity matrix would need 22 GB); the
+    # Gumbel draws fill row by row, so the result does not depend on the block size.
+    block = max(1, 2 ** 22 // n_items)
+    items_l, aff_l = [], []
+    for lo in range(0, n_users, block):
+        hi = min(n_users, lo + block)
+        affinity = taste[lo:hi] @ genres.T  # (b, I), in [0, 1]
+        score = log_pop[None, :] + affinity / _TASTE_TEMPERATURE + rng.gumbel(size=(hi - lo, n_items))
+        order = np.argsort(-score, axis=1)
+        take = np.arange(n_items)[None, :] < k[lo:hi, None]
+        it = order[take].astype(np.int64)
+        items_l.append(it)
+        aff_l.append(affinity[np.repeat(np.arange(hi - lo), k[lo:hi]), it])
     users = np.repeat(np.arange(n_users, dtype=np.int64), k)
-    items = order[take].astype(np.int64)
-    aff = affinity[users, items]
+    items = np.concatenate(items_l)
+    aff = np.concatenate(aff_l)
     mu = np.repeat(np.add.reduceat(aff, np.concatenate([[0], np.cumsum(k)[:-1]])) / k, k)
     sd = np.sqrt(np.repeat(np.add.reduceat((aff - mu) ** 2, np.concatenate([[0], np.cumsum(k)[:-1]])) / k, k))
     z = (aff - mu) / (sd + 1e-9)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Dict, Hashable, Iterable, List, Optional,
 
 import numpy as np
 
-from vaekit.core.errors import ConfigError, DataValidationError, MissingDependencyError, require
+from vaekit.core.errors import ConfigError, DataValidationError, require
 from vaekit.core.registry import did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -461,14 +461,10 @@ def _read_delimited(path: Path, sep: str, na_values: List[str], where: str) -> "
 
 
 def _read_parquet(path: Path, na_values: List[str], where: str) -> "pandas.DataFrame":
+    from ..tables import read_parquet
+
     pd = _pd()
-    try:
-        df = pd.read_parquet(path)
-    except ImportError as exc:
-        raise MissingDependencyError(f"{where}: reading .parquet files needs pyarrow (or fastparquet), which is not "
-                                     f"installed. Install it with: pip install pyarrow") from exc
-    except (OSError, ValueError) as exc:
-        raise DataValidationError(f"{where}: cannot be read as a Parquet file ({exc}). Check the file.") from exc
+    df = read_parquet(path, where)
     if na_values:  # Parquet has real nulls; text markers such as "?" are mapped as read_csv does
         for c in df.columns:
             if pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c]):

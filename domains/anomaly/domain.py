@@ -6,11 +6,10 @@ from typing import Any, List
 
 import torch
 
-from vaekit.core.checkpoint import atomic_path
-from vaekit.core.errors import DataValidationError
 from vaekit.core.types import DataBundle, DataInfo
 
 from ..base import Domain, Metric
+from ..tables import check_table_suffix, write_table
 from .data import AnomalyDataConfig, load_anomaly
 from .evaluation import AnomalyEvalOptions, BaselineMetrics, DetectionMetrics
 
@@ -39,17 +38,9 @@ class AnomalyDomain(Domain):
         """``.csv``/``.tsv``/``.parquet`` table of generated records (original columns)."""
         import pandas as pd
 
-        path = Path(path)
-        if path.suffix not in (".csv", ".tsv", ".parquet"):
-            raise DataValidationError(f"--out {path}: generated records are written as .csv, .tsv or .parquet; "
-                                      f"got suffix {path.suffix!r}.")
+        check_table_suffix(path, "generated records")  # before anything else, so a wrong --out fails at once
         df = pd.DataFrame(samples, columns=info.extra["preprocessor"]["feature_names"])
-        with atomic_path(path) as tmp:
-            if path.suffix == ".parquet":
-                df.to_parquet(tmp, index=False)
-            else:
-                df.to_csv(tmp, index=False, sep="\t" if path.suffix == ".tsv" else ",")
-        return path
+        return write_table(df, path, "generated records")
 
 
 DOMAIN = AnomalyDomain()

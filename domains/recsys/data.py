@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Un
 
 import numpy as np
 
-from vaekit.core.errors import ConfigError, DataValidationError, MissingDependencyError, fmt_error, require
+from vaekit.core.errors import ConfigError, DataValidationError, fmt_error, require
 from vaekit.core.registry import did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -305,16 +305,9 @@ def _read_text(path: Path, gz: bool, base: str, ext: str, sep: Optional[str],
 
 
 def _read_parquet(path: Path, where: str) -> "pandas.DataFrame":
-    pd = _pd()
-    try:
-        df = pd.read_parquet(path)
-    except ImportError as exc:
-        raise MissingDependencyError(f"{where}: reading .parquet files needs pyarrow (or fastparquet), which is not "
-                                     f"installed. Install it with: pip install pyarrow") from exc
-    except (OSError, ValueError) as exc:
-        raise DataValidationError(fmt_error(where, "cannot be read as a Parquet file", str(exc),
-                                            "Check the file.")) from exc
-    return df
+    from ..tables import read_parquet
+
+    return read_parquet(path, where)
 
 
 def _resolve_column(cols: List[Any], role: str, given: Any, aliases: Sequence[str], required: bool,

@@ -7,11 +7,10 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 import torch
 
-from vaekit.core.checkpoint import atomic_path
-from vaekit.core.errors import DataValidationError
 from vaekit.core.types import DataBundle, DataInfo
 
 from ..base import Domain, Metric
+from ..tables import write_table
 from .evaluation import BaselineMetrics, RankingMetrics, RecsysEvalOptions
 from .loading import RecsysDataConfig, load_recsys
 
@@ -22,17 +21,7 @@ TOP_ITEMS = 20
 def _write_table(rows: List[Dict[str, Any]], path: Path, columns: List[str]) -> Path:
     import pandas as pd
 
-    path = Path(path)
-    if path.suffix not in (".csv", ".tsv", ".parquet"):
-        raise DataValidationError(f"--out {path}: recommendations are written as .csv, .tsv or .parquet; got "
-                                  f"suffix {path.suffix!r}.")
-    df = pd.DataFrame(rows, columns=columns)
-    with atomic_path(path) as tmp:
-        if path.suffix == ".parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            df.to_csv(tmp, index=False, sep="\t" if path.suffix == ".tsv" else ",")
-    return path
+    return write_table(pd.DataFrame(rows, columns=columns), path, "recommendations")
 
 
 class RecsysDomain(Domain):

@@ -182,7 +182,7 @@ SMOKE = {"molecules": ["data.max_molecules=300", "data.max_eval_molecules=100", 
                        "eval.options.recon_decodings=1", "train.precision=fp32"],
          "recsys": ["data.synthetic_users=300", "data.synthetic_items=100", "data.n_heldout_users=30"]}
 # Configs that read the shared benchmark data (../shared/data): smoke-run only with `-m slow`.
-NEEDS_SHARED = {"molecules:moses", "recsys:ml-100k", "recsys:ml1m-diffrec"}
+NEEDS_SHARED = {"molecules:moses", "recsys:ml100k", "recsys:ml1m-diffrec"}
 
 
 def _all_configs():

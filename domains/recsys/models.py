@@ -52,6 +52,24 @@ def click_info(n_items: int, n_train: int = 0) -> DataInfo:
 
 
 @torch.no_grad()
+def score_rows(module: torch.nn.Module, logits_of: Callable[[torch.Tensor], torch.Tensor], X, batch_size: int = 2048,
+               device: Optional[torch.device] = None, where: str = "scores(X)") -> np.ndarray:
+    """``logits_of(x)`` for the rows of sparse ``X`` in dense batches, ``(n_rows, n_items)``
+    float32, with ``module`` in eval mode (dropout off; its mode is restored afterwards)."""
+    device = device or next(module.parameters()).device
+    was = module.training
+    module.eval()
+    ds = SparseRowDataset(X, where=where)
+    out = np.empty(X.shape, dtype=np.float32)
+    try:
+        for lo in range(0, len(ds), batch_size):
+            b = collate_sparse_rows([ds[i] for i in range(lo, min(len(ds), lo + batch_size))])
+            out[lo:lo + len(b)] = logits_of(b.x.to(device)).float().cpu().numpy()
+    finally:
+        module.train(was)
+    return out
+
+
 def item_scores(model: VAE, X, batch_size: int = 2048, device: Optional[torch.device] = None) -> np.ndarray:
     """Item logits of the decoder at each row's posterior mean, ``(n_rows, n_items)`` float32.
 
@@ -66,19 +84,8 @@ def item_scores(model: VAE, X, batch_size: int = 2048, device: Optional[torch.de
     device : torch.device, optional
         Default: the model's.
     """
-    device = device or next(model.parameters()).device
-    was = model.training
-    model.eval()
-    ds = SparseRowDataset(X, where="item_scores(X)")
-    out = np.empty(X.shape, dtype=np.float32)
-    try:
-        for lo in range(0, len(ds), batch_size):
-            b = collate_sparse_rows([ds[i] for i in range(lo, min(len(ds), lo + batch_size))]).to(device)
-            px = model.decode(model.embed(b.x))
-            out[lo:lo + len(b)] = px.logits.float().cpu().numpy()
-    finally:
-        model.train(was)
-    return out
+    return score_rows(model, lambda x: model.decode(model.embed(x)).logits, X, batch_size, device,
+                      where="item_scores(X)")
 
 
 def ranking_validation(foldin, target, ks: Sequence[int] = (20, 50, 100),

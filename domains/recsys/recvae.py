@@ -116,21 +116,11 @@ class RecVAENet(nn.Module):
         return self.decoder(mu)
 
 
-@torch.no_grad()
 def recvae_scores(net: RecVAENet, X, batch_size: int = 2048) -> np.ndarray:
     """Item logits ``(n_rows, n_items)`` of each fold-in row of ``X`` (dropout off)."""
-    device = next(net.parameters()).device
-    was = net.training
-    net.eval()
-    ds = SparseRowDataset(X, where="RecVAE scores(X)")
-    out = np.empty(X.shape, dtype=np.float32)
-    try:
-        for lo in range(0, len(ds), batch_size):
-            b = collate_sparse_rows([ds[i] for i in range(lo, min(len(ds), lo + batch_size))])
-            out[lo:lo + len(b)] = net.logits(b.x.to(device)).float().cpu().numpy()
-    finally:
-        net.train(was)
-    return out
+    from .models import score_rows
+
+    return score_rows(net, net.logits, X, batch_size, where="RecVAE scores(X)")
 
 
 def train_recvae(X, *, hidden_dim: int = 600, latent_dim: int = 200, epochs: int = 50, n_enc_epochs: int = 3,

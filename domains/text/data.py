@@ -1,0 +1,538 @@
+"""Text data: read sentence files (Yelp, PTB, labelled tables), tokenise, build the vocabulary, encode.
+
+The readers return plain Python lists of sentences (and labels); the model-side tensors are
+made elsewhere. Layouts:
+
+* :func:`read_sentences`: one sentence per line (``.txt``, no suffix, optionally ``.gz``);
+* :func:`read_labelled`: one file per label (Yelp style, ``sentiment.train.0`` /
+  ``sentiment.train.1``: the last suffix is the label) or a CSV/TSV table with a text and a
+  label column;
+* :func:`read_references`: the Li et al. (2018) human references, ``source<TAB>rewrite``;
+* :func:`read_ptb`: the Penn Treebank language-modelling files (Mikolov's preprocessing:
+  lower-cased, numbers as ``N``, rare words already ``<unk>``).
+
+The files are pre-tokenised, so :func:`tokenize` splits on whitespace. :func:`encode_sentences`
+maps tokens to ids without ``<bos>``/``<eos>`` (the model adds them); the literal token
+``<unk>`` (PTB) is the vocabulary's ``<unk>`` id.
+
+Input is never dropped silently (DESIGN.md section 8): blank lines are skipped with a count
+and one warning, long sentences are truncated with a count and one warning (or rejected),
+anything else that is malformed raises :class:`~vaekit.core.errors.DataValidationError`
+naming the file and line/row.
+"""
+from __future__ import annotations
+
+import csv
+import glob as _glob
+import gzip
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+from vaekit.core.errors import ConfigError, DataValidationError, fmt_error, require
+from vaekit.core.registry import did_you_mean
+from vaekit.core.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocabulary
+
+PathLike = Union[str, Path]
+
+# Column names recognised without text_column / label_column (any case), in priority order.
+TEXT_NAMES = ("text", "sentence", "review")
+LABEL_NAMES = ("label", "style", "sentiment", "y")
+TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+ON_LONG = ("truncate", "error")
+YELP_SOURCES = ("shen2017", "li2018")
+_GLOB_CHARS = "*?["
+_N_SHOWN = 5
+
+
+def _show(items: Sequence[object], n: int = _N_SHOWN) -> str:
+    """``[a, b, c, ...]`` with at most ``n`` items and the total when some are left out."""
+    items = list(items)
+    shown = ", ".join(repr(v) for v in items[:n])
+    return f"[{shown}, ... ({len(items)} in all)]" if len(items) > n else f"[{shown}]"
+
+
+def _base_name(path: Path) -> str:
+    """File name without a trailing ``.gz``."""
+    name = path.name
+    return name[:-3] if name.lower().endswith(".gz") else name
+
+
+def _check_file(path: PathLike, where: str) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(fmt_error(where, "file not found", str(path),
+                                            f"Fix the path (relative paths are read from {Path.cwd()})."))
+    return path
+
+
+def _read_lines(path: Path, where: str) -> List[str]:
+    """All lines of a UTF-8 text file (gzip when the name ends in ``.gz``), newlines removed."""
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                return fh.read().splitlines()
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise DataValidationError(fmt_error(where, "the file must be readable UTF-8 text (gzip when .gz)",
+                                            f"{type(exc).__name__}: {exc}",
+                                            "Check the file is not truncated or in another encoding.")) from exc
+
+
+# ====================================================================== tokens
+def tokenize(sentence: str, lowercase: bool = False) -> List[str]:
+    """Whitespace tokens of a pre-tokenised sentence.
+
+    Parameters
+    ----------
+    sentence : str
+        One sentence, tokens separated by whitespace (Yelp and PTB are pre-tokenised).
+    lowercase : bool
+        Lower-case the tokens (``<UNK>`` becomes the special ``<unk>``).
+
+    Returns
+    -------
+    list of str
+        The tokens, ``(L,)``; empty for a blank sentence.
+    """
+    if not isinstance(sentence, str):
+        raise DataValidationError(fmt_error("tokenize", "sentence must be a str", type(sentence).__name__,
+                                            "Pass one sentence as a string."))
+    return (sentence.lower() if lowercase else sentence).split()
+
+
+# ====================================================================== reading
+def read_sentences(path: PathLike, lowercase: bool = False) -> List[str]:
+    """Read one sentence per line.
+
+    Parameters
+    ----------
+    path : str or Path
+        A text file (``.txt`` or no suffix, optionally ``.gz``), one sentence per line.
+    lowercase : bool
+        Lower-case the sentences.
+
+    Returns
+    -------
+    list of str
+        The sentences in file order, surrounding whitespace removed.
+
+    Raises
+    ------
+    DataValidationError
+        Missing or unreadable file, or a file without any sentence.
+
+    Warns
+    -----
+    UserWarning
+        Once, with their count, when blank lines are skipped.
+    """
+    where = str(path)
+    path = _check_file(path, where)
+    out: List[str] = []
+    blank = 0
+    for line in _read_lines(path, where):
+        s = line.strip()
+        if not s:
+            blank += 1
+            continue
+        out.append(s.lower() if lowercase else s)
+    if not out:
+        raise DataValidationError(fmt_error(where, "the file must hold at least one sentence (one per line)",
+                                            f"{blank} blank line(s)", "Point it to a non-empty sentence file."))
+    if blank:
+        warnings.warn(f"{where}: skipped {blank} blank line(s) of {blank + len(out)}.", stacklevel=2)
+    return out
+
+
+def read_ptb(path: PathLike) -> List[str]:
+    """Read a Penn Treebank language-modelling file (``ptb.{train,valid,test}.txt[.gz]``).
+
+    The text is already lower-cased with rare words replaced by ``<unk>``; that literal token
+    encodes to the vocabulary's ``<unk>`` id (:func:`encode_sentences`) and is not counted by
+    :func:`build_vocab`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, one sentence per line.
+
+    Returns
+    -------
+    list of str
+        The sentences (the train split has 42,068 sentences, 887,521 words).
+    """
+    return read_sentences(path)
+
+
+def read_references(path: PathLike) -> Tuple[List[str], List[str]]:
+    """Read human style-transfer references, one ``source<TAB>rewrite`` pair per line.
+
+    The format of Li et al. (2018) ``reference.{0,1}`` files (Yelp/Amazon/Captions).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (optionally ``.gz``).
+
+    Returns
+    -------
+    sources, references : list of str
+        Equal-length lists, in file order, surrounding whitespace removed.
+
+    Raises
+    ------
+    DataValidationError
+        Missing file, a file without pairs, or a line without a tab or with an empty side
+        (the line number is named).
+
+    Warns
+    -----
+    UserWarning
+        Once, with their count, when blank lines are skipped.
+    """
+    where = str(path)
+    path = _check_file(path, where)
+    sources: List[str] = []
+    refs: List[str] = []
+    blank = 0
+    for n, line in enumerate(_read_lines(path, where), start=1):
+        if not line.strip():
+            blank += 1
+            continue
+        if "\t" not in line:
+            raise DataValidationError(fmt_error(f"{where}, line {n}", "each line must be 'source<TAB>rewrite'",
+                                                line[:80], "Separate the source and the reference with a tab."))
+        src, ref = (s.strip() for s in line.split("\t", 1))
+        if not src or not ref:
+            side = "source" if not src else "reference"
+            raise DataValidationError(fmt_error(f"{where}, line {n}", f"the {side} must not be empty", line[:80],
+                                                "Fill in or remove the line."))
+        sources.append(src)
+        refs.append(ref)
+    if not sources:
+        raise DataValidationError(fmt_error(where, "the file must hold at least one 'source<TAB>rewrite' line",
+                                            f"{blank} blank line(s)", "Point it to a reference file."))
+    if blank:
+        warnings.warn(f"{where}: skipped {blank} blank line(s) of {blank + len(sources)}.", stacklevel=2)
+    return sources, refs
+
+
+def yelp_paths(root: PathLike, split: str, source: str = "shen2017") -> dict:
+    """Per-label files of a Yelp sentiment split in the shared layout.
+
+    Parameters
+    ----------
+    root : str or Path
+        The directory (e.g. ``/work/shared/data/text/yelp``) holding
+        ``{source}.sentiment.{split}.{0,1}``.
+    split : str
+        ``"train"``, ``"dev"`` or ``"test"`` (whichever the directory holds).
+    source : str
+        File prefix: ``"shen2017"`` (Shen et al. 2017 splits) or ``"li2018"`` (the 500+500
+        test sentences with human references, Li et al. 2018).
+
+    Returns
+    -------
+    dict
+        ``{"0": Path, "1": Path}`` (negative, positive), ready for :func:`read_labelled`.
+
+    Raises
+    ------
+    ConfigError
+        Unknown ``source``.
+    DataValidationError
+        A file that does not exist (the splits found in ``root`` are listed).
+    """
+    where = "yelp_paths"
+    if source not in YELP_SOURCES:
+        raise ConfigError(fmt_error(where, f"source must be one of {list(YELP_SOURCES)}", source,
+                                    f"Pass a known prefix.{did_you_mean(source, YELP_SOURCES)}"))
+    root = Path(root)
+    paths = {lab: root / f"{source}.sentiment.{split}.{lab}" for lab in ("0", "1")}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        found = sorted({p.name.split(".")[2] for p in root.glob(f"{source}.sentiment.*.*")
+                        if len(p.name.split(".")) == 4})
+        raise DataValidationError(fmt_error(where, f"the {source} split {split!r} must exist in {root}", missing,
+                                            f"Splits found for {source}: {found}.{did_you_mean(str(split), found)}"))
+    return paths
+
+
+def read_labelled(paths_or_pattern: Union[PathLike, Mapping, Sequence[PathLike]],
+                  label_column: Optional[str] = None, text_column: Optional[str] = None,
+                  lowercase: bool = False) -> Tuple[List[str], List[str]]:
+    """Read sentences with a style/sentiment label.
+
+    Two layouts:
+
+    * one file per label (Yelp style): a mapping ``{label: path}``, a list of paths, or a
+      glob pattern (``"data/sentiment.train.*"``); for a list or pattern the label is the
+      file's last suffix (``sentiment.train.1`` -> ``"1"``; a ``.gz`` is ignored). Each file
+      is read with :func:`read_sentences`.
+    * one CSV/TSV table (``.csv``, ``.tsv``/``.tab``, optionally ``.gz``) with a text and a
+      label column; without ``text_column``/``label_column`` they are found by their
+      (case-insensitive) name, text ``text/sentence/review`` and label
+      ``label/style/sentiment/y``. TSV fields are not quoted (quotes belong to the text).
+
+    Parameters
+    ----------
+    paths_or_pattern : mapping, sequence of path, str or Path
+        See above.
+    label_column, text_column : str, optional
+        Column names of a table.
+    lowercase : bool
+        Lower-case the sentences.
+
+    Returns
+    -------
+    sentences, labels : list of str
+        Equal-length lists; files in the given (or, for a pattern, sorted) order; labels as
+        strings (``0`` in a table becomes ``"0"``).
+
+    Raises
+    ------
+    DataValidationError
+        No file matching, a file without a label suffix, an empty file, a missing column
+        (the columns are listed, with the closest name), or missing texts/labels in a table
+        (the 1-based data rows are named).
+    """
+    if isinstance(paths_or_pattern, Mapping):
+        files = [(str(lab), Path(p)) for lab, p in paths_or_pattern.items()]
+        where = "read_labelled"
+        if not files:
+            raise DataValidationError(fmt_error(where, "the mapping {label: path} must not be empty", {},
+                                                "Pass at least one labelled file."))
+        return _read_per_label(files, lowercase)
+    if isinstance(paths_or_pattern, (str, Path)):
+        text = str(paths_or_pattern)
+        path = Path(text)
+        if path.is_file() and Path(_base_name(path)).suffix.lower() in TABLE_SUFFIXES:
+            return _read_table(path, label_column, text_column, lowercase)
+        if any(c in text for c in _GLOB_CHARS) and not path.exists():
+            matched = sorted(_glob.glob(text))
+            if not matched:
+                raise DataValidationError(fmt_error("read_labelled", "the pattern must match at least one file",
+                                                    text, f"Fix the pattern (relative to {Path.cwd()})."))
+            paths: List[PathLike] = list(matched)
+        else:
+            paths = [path]
+    elif isinstance(paths_or_pattern, Sequence):
+        paths = list(paths_or_pattern)
+        if not paths:
+            raise DataValidationError(fmt_error("read_labelled", "the list of files must not be empty", [],
+                                                "Pass one file per label, e.g. sentiment.train.0 and .1."))
+    else:
+        raise DataValidationError(fmt_error("read_labelled", "pass a {label: path} mapping, a list of paths, a glob "
+                                                             "pattern or a CSV/TSV path",
+                                            type(paths_or_pattern).__name__, "See the docstring for the layouts."))
+    files = []
+    for p in paths:
+        p = Path(p)
+        label = Path(_base_name(p)).suffix[1:]
+        if not label:
+            raise DataValidationError(fmt_error(str(p), "a per-label file's last suffix must be its label",
+                                                p.name, "Name the files like sentiment.train.0, or pass a "
+                                                        "{label: path} mapping."))
+        files.append((label, p))
+    return _read_per_label(files, lowercase)
+
+
+def _read_per_label(files: Iterable[Tuple[str, Path]], lowercase: bool) -> Tuple[List[str], List[str]]:
+    sentences: List[str] = []
+    labels: List[str] = []
+    for label, path in files:
+        s = read_sentences(path, lowercase=lowercase)
+        sentences.extend(s)
+        labels.extend([label] * len(s))
+    return sentences, labels
+
+
+def _pick_column(cols: List[str], given: Optional[str], names: Tuple[str, ...], role: str, where: str) -> str:
+    if given is not None:
+        if given not in cols:
+            raise DataValidationError(fmt_error(where, f"the {role} column {given!r} must exist", cols,
+                                                f"Pass {role}_column naming one of the columns."
+                                                f"{did_you_mean(given, cols)}"))
+        return given
+    lower = {str(c).lower(): c for c in cols}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    raise DataValidationError(fmt_error(where, f"no {role} column found (looked for {list(names)}, any case)", cols,
+                                        f"Pass {role}_column naming one of the columns."))
+
+
+def _read_table(path: Path, label_column: Optional[str], text_column: Optional[str],
+                lowercase: bool) -> Tuple[List[str], List[str]]:
+    pd = require("pandas", "text")
+    where = str(path)
+    sep = TABLE_SUFFIXES[Path(_base_name(path)).suffix.lower()]
+    # dtype=str keeps labels as written ("0", not 0); only empty cells are missing, so a text
+    # such as "NA" or "null" stays text.
+    kw = dict(sep=sep, dtype=str, keep_default_na=False, na_values=[""], compression="infer")
+    if sep == "\t":
+        kw["quoting"] = csv.QUOTE_NONE
+    try:
+        df = pd.read_csv(path, **kw)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise DataValidationError(fmt_error(where, "the table must be readable UTF-8 CSV/TSV with a header",
+                                            f"{type(exc).__name__}: {exc}",
+                                            "Check the separator (.csv: comma, .tsv: tab) and the header "
+                                            "line.")) from exc
+    cols = [str(c) for c in df.columns]
+    df.columns = cols
+    tcol = _pick_column(cols, text_column, TEXT_NAMES, "text", where)
+    lcol = _pick_column(cols, label_column, LABEL_NAMES, "label", where)
+    if tcol == lcol:
+        raise DataValidationError(fmt_error(where, "the text and label columns must differ", tcol,
+                                            "Pass text_column and label_column naming different columns."))
+    if len(df) == 0:
+        raise DataValidationError(fmt_error(where, "the table must hold at least one row", f"columns {cols}",
+                                            "Point it to a non-empty table."))
+    texts = df[tcol].fillna("").str.strip()
+    labels = df[lcol].fillna("").str.strip()
+    for role, col, values in (("text", tcol, texts), ("label", lcol, labels)):
+        bad = (values == "").to_numpy().nonzero()[0]
+        if len(bad):
+            raise DataValidationError(fmt_error(where, f"every row needs a {role} (column {col!r}); rows (1-based, "
+                                                       f"after the header) are missing it", _show((bad + 1).tolist()),
+                                                "Fill in or remove those rows."))
+    sentences = texts.tolist()
+    if lowercase:
+        sentences = [s.lower() for s in sentences]
+    return sentences, labels.tolist()
+
+
+def check_labels(labels: Iterable[object], allowed: Iterable[object], where: str = "check_labels") -> None:
+    """Fail on label values outside ``allowed``.
+
+    Parameters
+    ----------
+    labels : iterable
+        The labels read (e.g. from :func:`read_labelled`).
+    allowed : iterable
+        The permitted values (compared as given: ``"0"`` is not ``0``).
+    where : str
+        Where the labels come from, for the message.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the unknown values (with their counts) and the allowed set.
+    """
+    allowed_set = set(allowed)
+    counts: dict = {}
+    for v in labels:
+        if v not in allowed_set:
+            counts[v] = counts.get(v, 0) + 1
+    if counts:
+        shown = {k: counts[k] for k in sorted(counts, key=repr)[:_N_SHOWN]}
+        more = f" ({len(counts)} unknown values in all)" if len(counts) > _N_SHOWN else ""
+        raise DataValidationError(fmt_error(where, f"labels must be in {sorted(allowed_set, key=repr)}",
+                                            f"unknown value(s) with counts {shown}{more}",
+                                            "Fix or remove those rows, or widen the allowed labels."))
+
+
+# ====================================================================== vocabulary and ids
+def build_vocab(sentences: Iterable[str], min_freq: int = 1, max_size: Optional[int] = None,
+                lowercase: bool = False) -> Vocabulary:
+    """Vocabulary of the whitespace tokens of ``sentences``, most frequent first.
+
+    Parameters
+    ----------
+    sentences : iterable of str
+        Usually the training split only.
+    min_freq : int
+        Tokens seen fewer times are left out (they encode to ``<unk>``).
+    max_size : int, optional
+        Keep only the ``max_size`` most frequent ordinary tokens (the four specials come on
+        top, so ``len(vocab) <= max_size + 4``); ties are broken alphabetically as in
+        :meth:`Vocabulary.build`.
+    lowercase : bool
+        Lower-case before counting (pass the same to :func:`encode_sentences`).
+
+    Returns
+    -------
+    Vocabulary
+        Special tokens in the data (e.g. PTB's ``<unk>``) are not counted.
+    """
+    if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
+        raise ConfigError(fmt_error("build_vocab", "max_size must be None or an integer >= 1", max_size,
+                                    "Pass e.g. max_size=10000."))
+    vocab = Vocabulary.build((tokenize(s, lowercase) for s in sentences), min_freq=min_freq)
+    if max_size is not None and len(vocab) - len(SPECIALS) > max_size:
+        vocab = Vocabulary(vocab.to_list()[len(SPECIALS):len(SPECIALS) + max_size])
+    return vocab
+
+
+def encode_sentences(sentences: Sequence[str], vocab: Vocabulary, max_len: int, on_long: str = "truncate",
+                     where: str = "encode_sentences", lowercase: bool = False) -> List[List[int]]:
+    """Token ids of each sentence, without ``<bos>``/``<eos>`` (the model adds them).
+
+    Unknown words and the literal ``<unk>`` map to ``vocab.unk_id``; the literals ``<pad>``,
+    ``<bos>`` and ``<eos>`` in the text also map to ``<unk>`` (counted in one warning) so
+    they cannot act as control ids.
+
+    Parameters
+    ----------
+    sentences : sequence of str
+        Pre-tokenised sentences.
+    vocab : Vocabulary
+        From :func:`build_vocab`.
+    max_len : int
+        Most tokens per sentence (not counting the ``<bos>``/``<eos>`` the model adds).
+    on_long : {"truncate", "error"}
+        Longer sentences are cut to ``max_len`` tokens (one warning with the count) or
+        rejected (the first offending line and its length are named).
+    where : str
+        Where the sentences come from (e.g. the file), for messages.
+    lowercase : bool
+        Lower-case before lookup (as for :func:`build_vocab`).
+
+    Returns
+    -------
+    list of list of int
+        One list of ids per sentence, each of length ``<= max_len``.
+    """
+    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+        raise ConfigError(fmt_error(where, "max_len must be an integer >= 1", max_len, "Pass e.g. max_len=50."))
+    if on_long not in ON_LONG:
+        raise ConfigError(fmt_error(where, f"on_long must be one of {list(ON_LONG)}", on_long,
+                                    f"Pass on_long='truncate' or 'error'.{did_you_mean(str(on_long), ON_LONG)}"))
+    if not isinstance(vocab, Vocabulary):
+        raise ConfigError(fmt_error(where, "vocab must be a Vocabulary", type(vocab).__name__,
+                                    "Build it with build_vocab(train_sentences)."))
+    control = {PAD, BOS, EOS}
+    out: List[List[int]] = []
+    n_long = 0
+    n_control = 0
+    longest = 0
+    for i, s in enumerate(sentences):
+        toks = tokenize(s, lowercase)
+        if len(toks) > max_len:
+            if on_long == "error":
+                raise DataValidationError(fmt_error(f"{where}, line {i + 1}",
+                                                    f"sentences must have at most max_len={max_len} tokens",
+                                                    f"{len(toks)} tokens",
+                                                    "Raise max_len, or pass on_long='truncate'."))
+            n_long += 1
+            longest = max(longest, len(toks))
+            toks = toks[:max_len]
+        ids = vocab.encode(toks, add_eos=False)
+        for j, t in enumerate(toks):
+            if t in control:
+                ids[j] = vocab.unk_id
+                n_control += 1
+        out.append(ids)
+    if n_long:
+        warnings.warn(f"{where}: truncated {n_long} of {len(out)} sentence(s) longer than max_len={max_len} tokens "
+                      f"(longest {longest}).", stacklevel=2)
+    if n_control:
+        warnings.warn(f"{where}: mapped {n_control} literal {sorted(control)} token(s) to {UNK}.", stacklevel=2)
+    return out
+
+
+__all__ = ["tokenize", "read_sentences", "read_ptb", "read_references", "read_labelled", "yelp_paths",
+           "check_labels", "build_vocab", "encode_sentences", "TEXT_NAMES", "LABEL_NAMES"]

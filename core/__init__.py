@@ -7,11 +7,12 @@ from .registry import Registry
 from .schedules import Constant, Cyclical, Exponential, Linear, Schedule, build_schedule
 from .likelihoods import (LIKELIHOODS, BernoulliLikelihood, CategoricalLikelihood, GaussianLikelihood, Likelihood,
                           MultinomialLikelihood)
-from .encoders import ENCODERS, ConvEncoder, Encoder, GRUEncoder, MLPEncoder
+from .encoders import ENCODERS, ConvEncoder, Encoder, GRUEncoder, MLPEncoder, TextCNNEncoder
 from .decoders import DECODERS, ConvDecoder, Decoder, GRUDecoder, MLPDecoder
 from .heads import HEADS, GaussianHead, GumbelSoftmaxHead, LatentHead
 from .priors import PRIORS, ConditionalGaussian, Prior, StandardNormal, UniformCategorical
 from .nn import MLP, ConditionEmbedder
 from .property_head import PropertyHead, PropertyHeadConfig
+from .control import AttributeController, ControlConfig
 from .vae import VAE, ComponentConfig, ConditionConfig, ModelConfig, build_vae
 from .objectives import ELBO, CapacityConfig, ObjectiveConfig, build_objective, iwae_nll

@@ -22,6 +22,14 @@ import yaml
 from .errors import ConfigError
 from .registry import did_you_mean
 
+
+@dataclasses.dataclass(frozen=True)
+class ComponentConfig:
+    """``{kind: NAME, params: {...}}``; params are checked against the constructor."""
+
+    kind: str
+    params: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
 _NoneType = type(None)
 
 

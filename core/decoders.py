@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
 from .errors import ConfigError, DataValidationError
 from .likelihoods import CategoricalLikelihood, Likelihood
-from .nn import MLP, activation, concat_cond
+from .nn import MLP, activation, concat_cond, embed_tokens
 from .registry import Registry
 
 DECODERS: Registry["Decoder"] = Registry("decoder")
@@ -206,6 +207,38 @@ class GRUDecoder(Decoder):
         e = torch.cat([e, zc[:, None, :].expand(-1, e.shape[1], -1).to(e.dtype)], dim=-1)
         out, _ = self.gru(e, self._h0(zc))
         return self.likelihood.distribution(self.out(out).float())
+
+    def relaxed_generate(self, z: Tensor, cond: Optional[Tensor] = None, *, steps: int, temperature: float = 1.0,
+                         hard: bool = False, gumbel: bool = True) -> Tensor:
+        """Differentiable free-running decoding: soft tokens ``(B, steps, V)``.
+
+        Each step's output distribution is relaxed with Gumbel-softmax (Jang et al. 2017), or
+        a tempered softmax with ``gumbel=False`` (Hu et al. 2017, sec. 3.2, anneal it towards
+        0), and fed back as the next input through :func:`~vaekit.core.nn.embed_tokens`, so a
+        loss on the generated sentence reaches ``z``, the condition and the decoder.
+        ``hard=True`` feeds exact one-hots forward and the soft gradient backward
+        (straight-through). Used in training (gradients on); no word dropout.
+        """
+        if temperature <= 0:
+            raise ConfigError(f"temperature: relaxed decoding needs a temperature > 0; got {temperature!r}.")
+        zc = concat_cond(z, cond)
+        b = z.shape[0]
+        h = self._h0(zc)
+        prev = self.embedding(torch.full((b, 1), self.bos_id, dtype=torch.long, device=z.device))
+        zc_step = zc[:, None, :].to(prev.dtype)
+        outs = []
+        for _ in range(int(steps)):
+            o, h = self.gru(torch.cat([prev, zc_step], dim=-1), h)
+            logits = self.out(o[:, -1]).float()
+            if gumbel:
+                y = F.gumbel_softmax(logits, tau=temperature, hard=hard)
+            else:
+                y = (logits / temperature).softmax(-1)
+                if hard:
+                    y = F.one_hot(y.argmax(-1), y.shape[-1]).to(y.dtype) - y.detach() + y
+            outs.append(y)
+            prev = embed_tokens(self.embedding, y[:, None, :])
+        return torch.stack(outs, dim=1)
 
     @torch.no_grad()
     def generate(self, z: Tensor, cond: Optional[Tensor] = None, *, generator: Optional[torch.Generator] = None,

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from .errors import ConfigError, DataValidationError
-from .nn import MLP, activation, concat_cond
+from .nn import MLP, activation, concat_cond, embed_tokens
 from .registry import Registry
 
 ENCODERS: Registry["Encoder"] = Registry("encoder")
@@ -78,6 +78,8 @@ class GRUEncoder(Encoder):
         Between GRU layers.
     """
 
+    accepts_soft_tokens = True
+
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256, num_layers: int = 1,
                  bidirectional: bool = True, cond_dim: int = 0, dropout: float = 0.0, pad_id: int = 0):
         super().__init__()
@@ -88,12 +90,13 @@ class GRUEncoder(Encoder):
         self.pad_id = pad_id
 
     def forward(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Tensor:
-        if x.dtype not in (torch.int64, torch.int32):
-            raise DataValidationError(f"x: the gru encoder needs long token ids (B, T); got dtype {x.dtype}.")
+        """``x``: long ids ``(B, T)`` or soft tokens ``(B, T, V)`` (relaxed decoding); ``mask``
+        ``(B, T)`` True on real tokens (needed for soft tokens, else ``x != pad_id``)."""
+        soft = _check_tokens(x, mask, "gru")
         if mask is None:
-            mask = x != self.pad_id
+            mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if soft else x != self.pad_id
         lengths = mask.sum(1).clamp(min=1).cpu()
-        e = self.embedding(x)
+        e = embed_tokens(self.embedding, x)
         if cond is not None:
             e = torch.cat([e, cond[:, None, :].expand(-1, e.shape[1], -1).to(e.dtype)], dim=-1)
         packed = nn.utils.rnn.pack_padded_sequence(e, lengths, batch_first=True, enforce_sorted=False)
@@ -101,6 +104,80 @@ class GRUEncoder(Encoder):
         n_dir = 2 if self.gru.bidirectional else 1
         last = h[-n_dir:]  # top layer, each direction
         return last.transpose(0, 1).reshape(x.shape[0], -1)
+
+
+def _check_tokens(x: Tensor, mask: Optional[Tensor], kind: str) -> bool:
+    """Whether ``x`` holds soft tokens ``(B, T, V)``; raises unless ids ``(B, T)`` or soft tokens."""
+    if x.dtype in (torch.int64, torch.int32):
+        if x.dim() != 2:
+            raise DataValidationError(f"x: the {kind} encoder needs token ids of shape (B, T); got {tuple(x.shape)}.")
+        return False
+    if x.dim() != 3 or not x.is_floating_point():
+        raise DataValidationError(f"x: the {kind} encoder needs long token ids (B, T) or soft tokens (B, T, V); "
+                                  f"got dtype {x.dtype}, shape {tuple(x.shape)}.")
+    return True
+
+
+@ENCODERS.register("cnn")
+class TextCNNEncoder(Encoder):
+    """Token sequence -> max-over-time pooled n-gram features (Kim 2014).
+
+    The sentence classifier of Kim 2014, "Convolutional Neural Networks for Sentence
+    Classification" (filter widths 3, 4, 5; 100 filters each; ReLU; max pooling over time),
+    which Hu et al. 2017 use as the attribute discriminator of their controllable text VAE.
+    Reads long ids or soft tokens (see :func:`~vaekit.core.nn.embed_tokens`), so it can judge
+    relaxed decoder outputs differentiably.
+
+    Parameters
+    ----------
+    vocab_size, pad_id : int
+        Wired from the data.
+    embed_dim : int
+    widths : sequence of int
+        Convolution widths (n-gram sizes).
+    n_filters : int
+        Filters per width; ``out_dim = len(widths) * n_filters``.
+    dropout : float
+        On the pooled features.
+    cond_dim : int
+        Embedded condition width (wired); concatenated to the pooled features.
+    """
+
+    accepts_soft_tokens = True
+
+    def __init__(self, vocab_size: int, embed_dim: int = 128, widths: Sequence[int] = (3, 4, 5),
+                 n_filters: int = 100, dropout: float = 0.0, cond_dim: int = 0, pad_id: int = 0):
+        super().__init__()
+        if not widths or any(int(w) < 1 for w in widths) or n_filters < 1:
+            raise ConfigError(f"widths: the cnn encoder needs widths >= 1 and n_filters >= 1; got widths="
+                              f"{list(widths)}, n_filters={n_filters}.")
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        self.widths = tuple(int(w) for w in widths)
+        self.convs = nn.ModuleList(nn.Conv1d(embed_dim, n_filters, w) for w in self.widths)
+        self.dropout = nn.Dropout(dropout)
+        self.pad_id = pad_id
+        self.out_dim = len(self.widths) * n_filters + cond_dim
+
+    def forward(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Tensor:
+        soft = _check_tokens(x, mask, "cnn")
+        if mask is None:
+            mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if soft else x != self.pad_id
+        e = embed_tokens(self.embedding, x) * mask[..., None].to(self.embedding.weight.dtype)
+        t = e.shape[1]
+        if t < max(self.widths):  # pad short batches so every width fits once
+            e = nn.functional.pad(e, (0, 0, 0, max(self.widths) - t))
+            mask = nn.functional.pad(mask, (0, max(self.widths) - t))
+        e = e.transpose(1, 2)  # (B, E, T)
+        lengths = mask.sum(1)
+        feats = []
+        for w, conv in zip(self.widths, self.convs):
+            h = torch.relu(conv(e))  # (B, F, T - w + 1)
+            # A window counts when it lies inside the sentence, so padding never changes the
+            # features; the first window always counts (sentences shorter than the width).
+            valid = torch.arange(h.shape[-1], device=h.device)[None, :] + w <= lengths[:, None]
+            valid[:, 0] = True
+            feats.append(h.masked_fill(~valid[:, None, :], float("-inf")).amax(-1))
+        return concat_cond(self.dropout(torch.cat(feats, dim=-1)), cond)
 
 
 @ENCODERS.register("conv")

@@ -108,6 +108,23 @@ class ConditionEmbedder(nn.Module):
         return self.net(cond.float())
 
 
+def embed_tokens(embedding: nn.Embedding, x: Tensor) -> Tensor:
+    """Embed token ids ``(B, T)`` or soft one-hot tokens ``(B, T, V)``, giving ``(B, T, E)``.
+
+    A soft token (a relaxed one-hot from Gumbel-softmax decoding) is embedded as the
+    probability-weighted mean of the embedding rows, ``x @ W``, which is differentiable in
+    ``x``: the relaxed-decoding trick of Hu et al. 2017 (sec. 3.2) for passing gradients from a
+    discriminator on generated text back into the generator.
+    """
+    if x.dtype in (torch.int64, torch.int32):
+        return embedding(x)
+    if x.dim() != 3 or x.shape[-1] != embedding.num_embeddings:
+        raise DataValidationError(f"x: soft tokens must be (B, T, vocab_size={embedding.num_embeddings}) "
+                                  f"probabilities; got shape {tuple(x.shape)}. Pass long ids (B, T) or one "
+                                  f"distribution over the vocabulary per position.")
+    return x.to(embedding.weight.dtype) @ embedding.weight
+
+
 def concat_cond(x: Tensor, c: Optional[Tensor]) -> Tensor:
     """Concatenate an embedded condition ``(B, E)`` to ``x`` ``(B, F)`` along features."""
     return x if c is None else torch.cat([x, c.to(x.dtype)], dim=-1)

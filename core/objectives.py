@@ -6,13 +6,14 @@ that changes during training is a :mod:`~vaekit.core.schedules` function of the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Union
 
 import torch
 from torch import Tensor
 
 from .errors import ConfigError
+from .registry import did_you_mean
 from .schedules import Schedule, build_schedule
 from .types import Batch, LossOutput, VAEOutput
 
@@ -51,6 +52,10 @@ class ObjectiveConfig:
     trim : float
         Fraction of each batch left out of the loss: the examples with the largest negative
         ELBO (a trimmed ELBO, for training on contaminated data; see :class:`ELBO`).
+    weights : dict
+        Weight (a number or a schedule) of each auxiliary term the model returns in
+        ``VAEOutput.extra``, by name (e.g. ``{style_loss: {kind: linear, start: 0, end: 1,
+        steps: 2000}}`` for an attribute controller); unnamed terms weigh 1.
     """
 
     beta: ScheduleSpec = 1.0
@@ -59,6 +64,7 @@ class ObjectiveConfig:
     temperature: Optional[ScheduleSpec] = None
     n_samples: int = 1
     trim: float = 0.0
+    weights: Dict[str, ScheduleSpec] = field(default_factory=dict)
 
     def validate(self, path: str = "objective") -> None:
         build_objective(self, path)
@@ -102,11 +108,16 @@ class ELBO:
     n_samples : int
     trim : float
         In ``[0, 0.5)``.
+    weights : dict, optional
+        ``{name: float or Schedule}`` weights of the auxiliary terms in ``VAEOutput.extra``
+        (default 1 each). A name the model never returns is an error at the first step, so a
+        typo cannot silently leave a term at weight 1.
     """
 
     def __init__(self, beta: Union[float, Schedule] = 1.0, free_bits: float = 0.0,
                  capacity: Optional[CapacityConfig] = None, temperature: Union[None, float, Schedule] = None,
-                 n_samples: int = 1, trim: float = 0.0, where: str = "objective"):
+                 n_samples: int = 1, trim: float = 0.0, weights: Optional[Dict[str, Any]] = None,
+                 where: str = "objective"):
         self.beta = build_schedule(beta, f"{where}.beta")
         if free_bits < 0:
             raise ConfigError(f"{where}.free_bits: must be >= 0 nats per unit; got {free_bits!r}.")
@@ -124,6 +135,8 @@ class ELBO:
             raise ConfigError(f"{where}.trim: the fraction of each batch left out must lie in [0, 0.5) (a "
                               f"minority of outliers); got {trim!r}. Use e.g. the expected contamination, 0.1.")
         self.trim = float(trim)
+        self.where = where
+        self.weights = {str(k): build_schedule(v, f"{where}.weights.{k}") for k, v in (weights or {}).items()}
 
     def model_kwargs(self, step: int) -> Dict[str, Any]:
         """Extra arguments for ``model(batch, ...)`` at ``step`` (e.g. the temperature)."""
@@ -162,9 +175,18 @@ class ELBO:
             terms["kl_term"] = float(kl_term.detach())
         else:
             loss = recon_loss + beta * kl_loss
+        unknown = sorted(set(self.weights) - set(out.extra))
+        if unknown:
+            raise ConfigError(f"{self.where}.weights: the model returns no term named {unknown[0]!r}; its auxiliary "
+                              f"terms are {sorted(out.extra) or 'none'}.{did_you_mean(unknown[0], list(out.extra))} "
+                              f"Remove or rename the entry.")
         for name, t in out.extra.items():
-            loss = loss + t.float().mean()
-            terms[name] = float(t.detach().float().mean())
+            w = self.weights[name](step) if name in self.weights else 1.0
+            value = t.float().mean()
+            loss = loss + w * value  # also at w = 0, so every parameter gets a gradient (DDP needs that)
+            terms[name] = float(value.detach())
+            if name in self.weights:
+                terms[f"w/{name}"] = w
         rd = float(recon_mean.detach())
         kd = float(kl_total.detach())
         terms.update(loss=float(loss.detach()), recon=rd, kl=kd, elbo=-(rd + kd), beta=beta,
@@ -176,7 +198,8 @@ class ELBO:
 
 def build_objective(cfg: ObjectiveConfig, where: str = "objective") -> ELBO:
     """Build the objective from its config section."""
-    return ELBO(cfg.beta, cfg.free_bits, cfg.capacity, cfg.temperature, cfg.n_samples, cfg.trim, where=where)
+    return ELBO(cfg.beta, cfg.free_bits, cfg.capacity, cfg.temperature, cfg.n_samples, cfg.trim, cfg.weights,
+                where=where)
 
 
 @torch.no_grad()

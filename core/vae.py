@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Categorical, Distribution, Normal
 
+from .config import ComponentConfig
+from .control import AttributeController, ControlConfig
 from .decoders import DECODERS, Decoder
 from .encoders import ENCODERS, Encoder
 from .errors import ConfigError, DataValidationError
@@ -22,14 +24,6 @@ from .nn import ConditionEmbedder
 from .priors import PRIORS, Prior
 from .property_head import PropertyHead, PropertyHeadConfig
 from .types import Batch, DataInfo, VAEOutput
-
-
-@dataclass(frozen=True)
-class ComponentConfig:
-    """``{kind: NAME, params: {...}}``; params are checked against the constructor."""
-
-    kind: str
-    params: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,6 +63,7 @@ class ModelConfig:
     likelihood: Optional[ComponentConfig] = None
     condition: ConditionConfig = field(default_factory=ConditionConfig)
     property_head: Optional[PropertyHeadConfig] = None
+    control: Optional[ControlConfig] = None
 
     def validate(self, path: str = "model") -> None:
         if self.latent_dim <= 0:
@@ -78,6 +73,10 @@ class ModelConfig:
             comp = getattr(self, role)
             if comp is not None:
                 reg.check(comp.kind, comp.params, where=f"{path}.{role}", wired=WIRED[role])
+        if self.control is not None:
+            self.control.validate(f"{path}.control")
+            ENCODERS.check(self.control.discriminator.kind, self.control.discriminator.params,
+                           where=f"{path}.control.discriminator", wired=WIRED["encoder"])
 
 
 # Constructor arguments that build_vae derives from the data and the rest of the model, per
@@ -107,11 +106,15 @@ class VAE(nn.Module):
     cond_into_encoder, cond_into_decoder : bool
     property_head : PropertyHead, optional
         Predicts ``Batch.y`` from ``z``; its loss is ``VAEOutput.extra["property_loss"]``.
+    control : AttributeController, optional
+        Attribute control of a class-conditional model (Hu et al. 2017); its terms
+        (``disc_loss``, ``style_loss``, ...) go to ``VAEOutput.extra``.
     """
 
     def __init__(self, encoder: Encoder, head: LatentHead, decoder: Decoder, prior: Prior,
                  cond_embedder: Optional[ConditionEmbedder] = None, cond_into_encoder: bool = True,
-                 cond_into_decoder: bool = True, property_head: Optional[PropertyHead] = None):
+                 cond_into_decoder: bool = True, property_head: Optional[PropertyHead] = None,
+                 control: Optional[AttributeController] = None):
         super().__init__()
         if head.family != prior.family:
             raise ConfigError(f"model.prior: a {head.family} latent head needs a {head.family} prior; got a "
@@ -122,6 +125,7 @@ class VAE(nn.Module):
         self.cond_embedder = cond_embedder
         self.cond_into_encoder, self.cond_into_decoder = cond_into_encoder, cond_into_decoder
         self.property_head = property_head
+        self.control = control
 
     # ------------------------------------------------------------------ conditions
     @property
@@ -147,6 +151,13 @@ class VAE(nn.Module):
             raise DataValidationError(f"{where}: cond has {got} but there are {n} examples; "
                                       f"pass {self._cond_help()} with n={n}.")
         return self.cond_embedder(cond)
+
+    def _enc_cond(self, cond: Optional[Tensor], n: int, where: str) -> Optional[Tensor]:
+        """The embedded condition for the encoder; ``None`` (and not needed) when the encoder
+        does not read it (``condition.into_encoder: false``)."""
+        if self.cond_embedder is not None and not self.cond_into_encoder:
+            return None
+        return self._embed_cond(cond, n, where)
 
     def _mask(self, batch: Batch) -> Optional[Tensor]:
         """The batch's mask, or the decoder's default (``x != pad_id`` for sequences), so
@@ -178,7 +189,7 @@ class VAE(nn.Module):
         ``x`` is what the encoder reads: ``Batch.encoder_input`` (usually the data tensor;
         a graph batch for a graph encoder). The same holds for :meth:`embed` and :meth:`reconstruct`.
         """
-        c = self._embed_cond(cond, _n_examples(x), "encode")
+        c = self._enc_cond(cond, _n_examples(x), "encode")
         return self.head.posterior(self._features(x, c, mask))
 
     def embed(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Tensor:
@@ -188,7 +199,7 @@ class VAE(nn.Module):
         embedding, whatever mode the model is in.
         """
         with _eval_mode(self):
-            c = self._embed_cond(cond, _n_examples(x), "embed")
+            c = self._enc_cond(cond, _n_examples(x), "embed")
             return self.head.mode(self._features(x, c, mask))
 
     def decode(self, z: Tensor, cond: Optional[Tensor] = None, x: Optional[Tensor] = None) -> Distribution:
@@ -220,6 +231,9 @@ class VAE(nn.Module):
         extra = {}
         if self.property_head is not None and batch.y is not None:
             extra["property_loss"] = self.property_head.loss(ls.z, batch.y)
+        if self.control is not None and batch.cond is not None:
+            z1 = ls.z if ls.z.dim() == 2 else ls.z[0]
+            extra.update(self.control.terms(self, x, mask, batch.cond, z1))
         return VAEOutput(recon_nll=recon_nll, kl=ls.kl, kl_is_analytic=ls.kl_is_analytic, z=ls.z,
                          posterior=ls.posterior, px=px, n_tokens=n_tokens, extra=extra)
 
@@ -369,5 +383,30 @@ def build_vae(cfg: ModelConfig, info: DataInfo) -> VAE:
     if cfg.property_head is not None:
         p = cfg.property_head
         prop = PropertyHead(head.z_dim, info.y_dim, p.hidden_dims, p.weight, p.activation, p.dropout)
+    control = _build_control(cfg, info, head, encoder, decoder, use_cond, seq) if cfg.control is not None else None
     return VAE(encoder, head, decoder, prior, cond_embedder, cfg.condition.into_encoder, cfg.condition.into_decoder,
-               property_head=prop)
+               property_head=prop, control=control)
+
+
+def _build_control(cfg: ModelConfig, info: DataInfo, head, encoder, decoder, use_cond: bool, seq: dict
+                   ) -> AttributeController:
+    """The attribute controller of ``model.control``, after checking the model can use it."""
+    where = "model.control"
+    if not (use_cond and info.n_cond_classes >= 2):
+        raise ConfigError(f"{where}: attribute control needs a class condition (data with >= 2 labels and "
+                          f"model.condition.use: true); got n_cond_classes={info.n_cond_classes}, "
+                          f"condition.use={cfg.condition.use}. Remove model.control or use labelled data.")
+    if not cfg.condition.into_decoder or not hasattr(decoder, "relaxed_generate"):
+        raise ConfigError(f"{where}: needs a decoder that takes the condition and decodes relaxed tokens "
+                          f"(kind 'gru' with model.condition.into_decoder: true); got {cfg.decoder.kind!r}, "
+                          f"into_decoder={cfg.condition.into_decoder}.")
+    if cfg.control.z_recon and not getattr(encoder, "accepts_soft_tokens", False):
+        raise ConfigError(f"{where}.z_recon: the encoder must read soft tokens (kind 'gru' or 'cnn'); got "
+                          f"{cfg.encoder.kind!r}. Set z_recon: false or change model.encoder.kind.")
+    d = cfg.control.discriminator
+    disc = ENCODERS.build(d.kind, d.params, where=f"{where}.discriminator",
+                          wired=dict(in_dim=info.x_dim, in_shape=info.shape, cond_dim=0, **seq))
+    if not getattr(disc, "accepts_soft_tokens", False):
+        raise ConfigError(f"{where}.discriminator.kind: the discriminator must read soft tokens ('cnn' or 'gru'); "
+                          f"got {d.kind!r}.")
+    return AttributeController(disc, info.n_cond_classes, head.z_dim, cfg.control)

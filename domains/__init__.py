@@ -19,6 +19,7 @@ _DOMAIN_MODULES: Dict[str, str] = {
     "molecules": "vaekit.domains.molecules.domain",
     "anomaly": "vaekit.domains.anomaly.domain",
     "recsys": "vaekit.domains.recsys.domain",
+    "text": "vaekit.domains.text.domain",
 }
 
 _CACHE: Dict[str, Domain] = {}

@@ -174,10 +174,11 @@ class Domain(ABC):
         """Write decoded samples to ``path`` in the domain's usual file format."""
 
     def generate_from_inputs(self, model: VAE, info: DataInfo, input_path: Path, n: int, out: Path,
-                             seed: int = 0) -> Path:
-        """``vaekit generate RUN --input FILE``: outputs computed from given inputs rather than
-        sampled from the prior (e.g. top-``n`` recommendations for user histories). Domains
-        that support it override this; the default refuses."""
+                             seed: int = 0, cond: Sequence[str] = ()) -> Path:
+        """``vaekit generate RUN --input FILE [--cond ...]``: outputs computed from given inputs
+        rather than sampled from the prior (e.g. top-``n`` recommendations for user histories,
+        sentences restyled into ``--cond style=L``). Domains that support it override this; the
+        default refuses."""
         from vaekit.core.errors import ConfigError
 
         raise ConfigError(f"--input: domain {self.name!r} generates from the prior only; omit --input.")

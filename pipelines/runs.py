@@ -270,7 +270,7 @@ def generate_run(run_dir: str | Path, n: int, out: str | Path, cond: Sequence[st
     if input_path is not None:
         if not Path(input_path).exists():
             raise ConfigError(f"--input: {input_path} does not exist.")
-        return domain.generate_from_inputs(model, info, Path(input_path), n, Path(out), seed)
+        return domain.generate_from_inputs(model, info, Path(input_path), n, Path(out), seed, cond=list(cond))
     dev = next(model.parameters()).device
     c = domain.parse_cond(list(cond), info)
     if model.conditional and c is None:

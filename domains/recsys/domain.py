@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -63,10 +63,11 @@ class RecsysDomain(Domain):
         return _write_table(rows, path, ["user", "rank", "item"])
 
     def generate_from_inputs(self, model, info: DataInfo, input_path: Path, n: int, out: Path,
-                             seed: int = 0) -> Path:
+                             seed: int = 0, cond: Sequence[str] = ()) -> Path:
         """Top-``n`` recommendations for the users of an interactions file (their histories
         are the fold-in; seen items are excluded; items unknown to the model are skipped
-        with a count). Writes ``user, rank, item, score``."""
+        with a count). Writes ``user, rank, item, score``. Takes no ``--cond``."""
+        self.parse_cond(list(cond), info)  # refuses a condition with the domain's message
         from .data import Interactions, read_interactions
         from .metrics import top_k
         from .models import item_scores

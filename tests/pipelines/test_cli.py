@@ -180,9 +180,11 @@ def test_evaluate_on_a_folder_that_is_not_a_run(capsys, tmp_path):
 SMOKE = {"molecules": ["data.max_molecules=300", "data.max_eval_molecules=100", "eval.n_samples=30",
                        "eval.options.recon_molecules=2", "eval.options.recon_encodings=1",
                        "eval.options.recon_decodings=1", "train.precision=fp32"],
-         "recsys": ["data.synthetic_users=300", "data.synthetic_items=100", "data.n_heldout_users=30"]}
+         "recsys": ["data.synthetic_users=300", "data.synthetic_items=100", "data.n_heldout_users=30"],
+         "text": ["data.generated_size=300", "data.max_sentences=2000", "eval.n_samples=20",
+                  "eval.options.max_examples=20"]}
 # Configs that read the shared benchmark data (../shared/data): smoke-run only with `-m slow`.
-NEEDS_SHARED = {"molecules:moses", "recsys:ml100k", "recsys:ml1m-diffrec"}
+NEEDS_SHARED = {"molecules:moses", "recsys:ml100k", "recsys:ml1m-diffrec", "text:yelp", "text:ptb"}
 
 
 def _all_configs():

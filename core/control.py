@@ -1,0 +1,179 @@
+"""Attribute control for a class-conditional VAE: make the condition *steer* what is generated.
+
+A cVAE decoder given ``(z, c)`` may ignore ``c`` when ``z`` already says everything about the
+example (the attribute is entangled in ``z``). :class:`AttributeController` adds the terms of
+Hu et al. 2017, "Toward Controlled Generation of Text" (sec. 3.2), which make changing ``c``
+change the attribute of the output while ``z`` keeps the rest:
+
+* ``disc_loss``: an attribute discriminator (any encoder that reads soft tokens, by default
+  Kim 2014's CNN, plus a linear layer) learns the attribute from *real* examples;
+* ``style_loss``: the decoder generates from ``(z, c')`` with a *different* attribute ``c'``
+  by relaxed (Gumbel-softmax, or straight-through) decoding, and the frozen discriminator
+  must recognise ``c'`` in it; its gradient flows through the soft tokens into the decoder;
+* ``z_recon``: the (frozen) encoder must map the generated output back to ``z`` (the
+  independence constraint: ``c'`` may not overwrite the content ``z`` carries);
+* optionally ``adv_loss`` + ``adv_entropy``: an adversary predicts the attribute from ``z``
+  and the encoder is trained to make its prediction uniform (the entropy objective of John
+  et al. 2019, "Disentangled Representation Learning for Non-Parallel Text Style Transfer"),
+  which removes the attribute from ``z`` so that the decoder must take it from ``c``.
+
+Every term is ``(B,)`` and goes to ``VAEOutput.extra``; the objective weighs them
+(``objective.weights``), the model holds no weights or schedules (DESIGN.md 1.2). "Frozen"
+means the term's gradient does not reach that module's parameters
+(:func:`torch.func.functional_call` with detached parameters), so the discriminator is
+trained on real data only and the generator cannot fool it by changing it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Dict, Literal, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from .config import ComponentConfig
+from .errors import ConfigError
+from .nn import MLP
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    """``model.control``: attribute control of a class-conditional VAE (Hu et al. 2017).
+
+    Attributes
+    ----------
+    discriminator : ComponentConfig
+        The attribute discriminator's feature extractor: an encoder kind that reads soft
+        tokens (``cnn`` or ``gru``) and its params; a linear layer to the classes follows.
+    temperature : float
+        Relaxation temperature of the generated tokens.
+    hard : bool
+        Straight-through one-hot tokens (forward exact, backward soft).
+    gumbel : bool
+        Gumbel-softmax noise (True) or a tempered softmax of the decoder's logits.
+    target : {"other", "random"}
+        The attribute ``c'`` generated from: a class different from the input's (transfer),
+        or any class.
+    z_recon : bool
+        Include the independence term ``z_recon``.
+    latent_adversary : list of int, optional
+        Hidden widths of an adversary predicting the attribute from ``z`` (``[]``: linear);
+        ``null``: no adversary.
+    """
+
+    discriminator: ComponentConfig = field(default_factory=lambda: ComponentConfig("cnn"))
+    temperature: float = 0.5
+    hard: bool = False
+    gumbel: bool = True
+    target: Literal["other", "random"] = "other"
+    z_recon: bool = True
+    latent_adversary: Optional[Sequence[int]] = None
+
+    def validate(self, path: str = "model.control") -> None:
+        if self.temperature <= 0:
+            raise ConfigError(f"{path}.temperature: must be > 0; got {self.temperature!r}. Use e.g. 0.5.")
+        if self.target not in ("other", "random"):
+            raise ConfigError(f"{path}.target: must be 'other' or 'random'; got {self.target!r}.")
+
+
+class _Method(nn.Module):
+    """Calls ``module.<name>`` as its forward, so :func:`functional_call` can run any method."""
+
+    def __init__(self, module: nn.Module, name: str):
+        super().__init__()
+        self.m, self.name = module, name
+
+    def forward(self, *args):
+        return getattr(self.m, self.name)(*args)
+
+
+def _frozen(module: nn.Module, *args, method: str = "forward"):
+    """``module.<method>(*args)`` with its parameters detached: gradients reach the inputs only."""
+    wrapper = _Method(module, method)
+    params = {f"m.{n}": p.detach() for n, p in module.named_parameters()}
+    return functional_call(wrapper, params, args)
+
+
+class AttributeController(nn.Module):
+    """The discriminator (and optional latent adversary) of attribute control.
+
+    Parameters
+    ----------
+    discriminator : Encoder
+        Reads token ids ``(B, T)`` and soft tokens ``(B, T, V)`` (``out_dim`` features).
+    n_classes : int
+        Attribute classes (the condition's ``n_cond_classes``).
+    latent_dim : int
+        Width of ``z`` (for the adversary).
+    cfg : ControlConfig
+    """
+
+    def __init__(self, discriminator: nn.Module, n_classes: int, latent_dim: int, cfg: ControlConfig):
+        super().__init__()
+        if n_classes < 2:
+            raise ConfigError(f"model.control: attribute control needs a categorical condition with >= 2 classes; "
+                              f"got {n_classes}. Use data with class labels as the condition.")
+        self.cfg = cfg
+        self.n_classes = int(n_classes)
+        self.discriminator = discriminator
+        self.classify = nn.Linear(discriminator.out_dim, n_classes)
+        self.adversary = None
+        if cfg.latent_adversary is not None:
+            self.adversary = MLP(latent_dim, list(cfg.latent_adversary), out_dim=n_classes) \
+                if cfg.latent_adversary else nn.Linear(latent_dim, n_classes)
+
+    def logits(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        """Attribute logits ``(B, n_classes)`` of token ids or soft tokens ``x``."""
+        return self.classify(self.discriminator(x, None, mask))
+
+    def _frozen_logits(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+        return _frozen(self.classify, _frozen(self.discriminator, x, None, mask))
+
+    def target_classes(self, c: Tensor) -> Tensor:
+        """``c'`` per example ``(B,)``: another class (``target: other``) or any class."""
+        k = self.n_classes
+        if self.cfg.target == "random":
+            return torch.randint(0, k, c.shape, device=c.device)
+        return (c + torch.randint(1, k, c.shape, device=c.device)) % k
+
+    def terms(self, vae, x: Tensor, mask: Tensor, c: Tensor, z: Tensor) -> Dict[str, Tensor]:
+        """The control terms for one batch, each ``(B,)`` nats.
+
+        Parameters
+        ----------
+        vae : VAE
+            The model (its condition embedder, decoder, encoder and head are used).
+        x : Tensor
+            Long token ids ``(B, T)``.
+        mask : Tensor
+            Bool ``(B, T)``; also the length of the generated sentences (``c'`` keeps the
+            source's length, as a transfer does).
+        c : Tensor
+            Long class ids ``(B,)`` of the inputs.
+        z : Tensor
+            Posterior sample ``(B, D)``.
+        """
+        out: Dict[str, Tensor] = {}
+        # The discriminator learns from real data only (no generator parameter is involved).
+        out["disc_loss"] = F.cross_entropy(self.logits(x, mask).float(), c, reduction="none")
+        c2 = self.target_classes(c)
+        e2 = vae.cond_embedder(c2)
+        soft = vae.decoder.relaxed_generate(z, vae._dec_cond(e2), steps=x.shape[1], temperature=self.cfg.temperature,
+                                            hard=self.cfg.hard, gumbel=self.cfg.gumbel)
+        out["style_loss"] = F.cross_entropy(self._frozen_logits(soft, mask).float(), c2, reduction="none")
+        if self.cfg.z_recon:
+            h = _frozen(vae.encoder, soft, e2 if vae.cond_into_encoder else None, mask)
+            z_hat = _frozen(vae.head, h, method="mode")
+            out["z_recon"] = (z_hat.float() - z.detach().float()).pow(2).sum(-1)
+        if self.adversary is not None:
+            out["adv_loss"] = F.cross_entropy(self.adversary(z.detach()).float(), c, reduction="none")
+            logp = F.log_softmax(_frozen(self.adversary, z).float(), dim=-1)
+            # KL(prediction || uniform) = log K - H >= 0: zero when z says nothing about c.
+            out["adv_entropy"] = math.log(self.n_classes) + (logp.exp() * logp).sum(-1)
+        return out
+
+
+__all__ = ["ControlConfig", "AttributeController"]

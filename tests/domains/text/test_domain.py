@@ -180,3 +180,24 @@ def test_generate_from_the_prior_and_from_inputs(default_run, tmp_path):
 
 def test_style_words_are_disjoint():
     assert not STYLE_WORDS["0"] & STYLE_WORDS["1"]
+
+
+def test_domain_contract(tmp_path):
+    import dataclasses
+
+    from vaekit.domains import get_domain
+
+    dom = get_domain("text")
+    dom.check_requirements()
+    assert dom.name == "text" and {"default", "yelp", "ptb"} <= set(dom.config_names())
+    assert dataclasses.is_dataclass(dom.DataConfig) and dataclasses.is_dataclass(dom.EvalOptions)
+    names = [m.name for m in dom.metrics()]
+    assert len(set(names)) == len(names)
+    bundle = dom.load_data(_cfg(generated_size=200), seed=0)
+    batch = bundle.collate([bundle.train[i] for i in range(5)])
+    texts = dom.decode(batch.x, bundle.info)
+    assert texts == bundle.train.sentences[:5]  # training words are all in the vocabulary
+    out = dom.save_samples(texts, tmp_path / "s.txt", bundle.info)
+    assert out.read_text().splitlines() == texts
+    assert int(dom.parse_cond(["style=1"], bundle.info)) == 1
+    assert dom.parse_cond([], bundle.info) is None

@@ -6,7 +6,7 @@ beta-VAE, cVAE and Gumbel-softmax VAEs are configurations of this class (DESIGN.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F

@@ -80,6 +80,28 @@ def _read_lines(path: Path, where: str) -> List[str]:
                                             "Check the file is not truncated or in another encoding.")) from exc
 
 
+# ====================================================================== input checks
+def check_sentences(items: Sequence[str], where: str, name: str = "sentences") -> List[str]:
+    """``items`` as a non-empty list of ``str``, or a :class:`DataValidationError` naming the
+    offending argument (or item index), the rule and the fix."""
+    if isinstance(items, str):
+        raise DataValidationError(fmt_error(f"{where}: {name}", "must be a sequence of sentences, not one string",
+                                            items[:40], f"Wrap it in a list: [{name}]."))
+    try:
+        items = list(items)
+    except TypeError:
+        raise DataValidationError(fmt_error(f"{where}: {name}", "must be a sequence of str", type(items).__name__,
+                                            "Pass a list of sentences.")) from None
+    if not items:
+        raise DataValidationError(fmt_error(f"{where}: {name}", "must hold at least one sentence", items,
+                                            "Pass the sentences."))
+    for i, s in enumerate(items):
+        if not isinstance(s, str):
+            raise DataValidationError(fmt_error(f"{where}: {name}[{i}]", "must be a str", type(s).__name__,
+                                                "Decode token ids to text first."))
+    return items
+
+
 # ====================================================================== tokens
 def tokenize(sentence: str, lowercase: bool = False) -> List[str]:
     """Whitespace tokens of a pre-tokenised sentence.
@@ -534,5 +556,5 @@ def encode_sentences(sentences: Sequence[str], vocab: Vocabulary, max_len: int, 
     return out
 
 
-__all__ = ["tokenize", "read_sentences", "read_ptb", "read_references", "read_labelled", "yelp_paths",
+__all__ = ["check_sentences", "tokenize", "read_sentences", "read_ptb", "read_references", "read_labelled", "yelp_paths",
            "check_labels", "build_vocab", "encode_sentences", "TEXT_NAMES", "LABEL_NAMES"]

@@ -32,6 +32,8 @@ import numpy as np
 
 from vaekit.core.errors import ConfigError, DataValidationError, NotFittedError, fmt_error
 
+from .data import check_sentences
+
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 _BOS_ID, _EOS_ID, _UNK_ID = 0, 1, 2
 
@@ -42,30 +44,6 @@ _BOS_ID, _EOS_ID, _UNK_ID = 0, 1, 2
 # positive (so every context keeps mass for the lower order and no word gets probability 0)
 # and below the count it discounts (so no probability goes negative).
 _FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
-
-
-def _check_sentences(sentences: Sequence[str], where: str) -> List[str]:
-    """``sentences`` as a non-empty list of ``str``."""
-    if isinstance(sentences, str):
-        raise DataValidationError(fmt_error(
-            f"{where}: sentences", "must be a sequence of sentences, not one string",
-            sentences[:40], "Wrap it in a list: [sentence]."))
-    try:
-        sentences = list(sentences)
-    except TypeError:
-        raise DataValidationError(fmt_error(
-            f"{where}: sentences", "must be a sequence of str", type(sentences).__name__,
-            "Pass a list of whitespace-tokenised sentences.")) from None
-    if not sentences:
-        raise DataValidationError(fmt_error(
-            f"{where}: sentences", "must hold at least one sentence", sentences,
-            "Pass the whitespace-tokenised sentences to fit on / score."))
-    for i, s in enumerate(sentences):
-        if not isinstance(s, str):
-            raise DataValidationError(fmt_error(
-                f"{where}: sentences[{i}]", "must be a str", type(s).__name__,
-                "Decode token ids to text first."))
-    return sentences
 
 
 def _modified_kn_discounts(counts: np.ndarray) -> Tuple[float, float, float]:
@@ -187,7 +165,7 @@ class KneserNeyLM:
         DataValidationError
             Empty input, a single string, or a non-string entry.
         """
-        sentences = _check_sentences(sentences, "KneserNeyLM.fit")
+        sentences = check_sentences(sentences, "KneserNeyLM.fit")
         token_lists = [s.split() for s in sentences]
         freq = Counter(w for toks in token_lists for w in toks)
         kept = sorted((w for w, c in freq.items()
@@ -380,7 +358,7 @@ class KneserNeyLM:
             Perplexity per token, ``</s>`` counted as a token (>= 1; lower is more fluent).
         """
         self._check_fitted("KneserNeyLM.perplexity")
-        sentences = _check_sentences(sentences, "KneserNeyLM.perplexity")
+        sentences = check_sentences(sentences, "KneserNeyLM.perplexity")
         logp, n_tokens = self._sentence_log_probs(sentences)
         return float(math.exp(-logp.sum() / n_tokens.sum()))
 

@@ -31,6 +31,8 @@ import numpy as np
 
 from vaekit.core.errors import DataValidationError, NotFittedError, fmt_error, require
 
+from .data import check_sentences
+
 References = Union[Sequence[str], Sequence[Sequence[str]]]
 
 # PTB-style clitics, split off as in the Yelp data of Shen et al. 2017 ("did n't", "it 's").
@@ -39,25 +41,6 @@ _CLITIC = re.compile(r"(\w)'(s|m|re|ve|ll|d)\b")
 
 
 # ----------------------------------------------------------------------------- input checks
-def _check_strings(items: Sequence[str], where: str, name: str) -> List[str]:
-    """``items`` as a non-empty list of ``str``."""
-    if isinstance(items, str):
-        raise DataValidationError(fmt_error(
-            f"{where}: {name}", "must be a sequence of sentences, not one string",
-            items[:40], f"Wrap it in a list: [{name}]."))
-    items = list(items)
-    if not items:
-        raise DataValidationError(fmt_error(
-            f"{where}: {name}", "must hold at least one sentence", items,
-            "Pass the system outputs / references to score."))
-    for i, s in enumerate(items):
-        if not isinstance(s, str):
-            raise DataValidationError(fmt_error(
-                f"{where}: {name}[{i}]", "must be a str", type(s).__name__,
-                "Decode token ids to text before scoring."))
-    return items
-
-
 def _reference_streams(references: References, n_outputs: int, where: str) -> List[List[str]]:
     """References as sacrebleu's streams: ``streams[j][i]`` = j-th reference of output ``i``.
 
@@ -113,7 +96,7 @@ def ref_bleu(outputs: Sequence[str], references: References) -> float:
         Empty input, a length mismatch, or non-string entries.
     """
     where = "ref_bleu"
-    outputs = _check_strings(outputs, where, "outputs")
+    outputs = check_sentences(outputs, where, "outputs")
     streams = _reference_streams(references, len(outputs), where)
     sacrebleu = require("sacrebleu", "text")
     # force=True only silences sacrebleu's "forgot to detokenize?" warning (the Yelp data are
@@ -135,8 +118,8 @@ def self_bleu(outputs: Sequence[str], sources: Sequence[str]) -> float:
     float
         100 when every output equals its source.
     """
-    sources = _check_strings(sources, "self_bleu", "sources")
-    outputs = _check_strings(outputs, "self_bleu", "outputs")
+    sources = check_sentences(sources, "self_bleu", "sources")
+    outputs = check_sentences(outputs, "self_bleu", "outputs")
     if len(outputs) != len(sources):
         raise DataValidationError(fmt_error(
             "self_bleu: sources", f"must have one entry per output ({len(outputs)} outputs)",
@@ -204,7 +187,7 @@ class StyleClassifier:
             raise NotFittedError(fmt_error(
                 "StyleClassifier.predict", "the classifier must be fitted first", None,
                 "Call fit(sentences, labels) first."))
-        sentences = _check_strings(sentences, "StyleClassifier.predict", "sentences")
+        sentences = check_sentences(sentences, "StyleClassifier.predict", "sentences")
         return self._pipeline.predict(sentences)
 
     def accuracy(self, sentences: Sequence[str], labels: Sequence[int]) -> float:
@@ -214,7 +197,7 @@ class StyleClassifier:
 
     @staticmethod
     def _check(sentences, labels, where):
-        sentences = _check_strings(sentences, where, "sentences")
+        sentences = check_sentences(sentences, where, "sentences")
         labels = np.asarray(list(labels))
         if labels.ndim != 1 or len(labels) != len(sentences):
             raise DataValidationError(fmt_error(
@@ -244,7 +227,7 @@ def copy_baseline(sources: Sequence[str]) -> List[str]:
     Every style-transfer report includes its row: self-BLEU 100, ref-BLEU = how much the
     human rewrites keep, transfer accuracy = roughly the classifier's error rate.
     """
-    return list(_check_strings(sources, "copy_baseline", "sources"))
+    return list(check_sentences(sources, "copy_baseline", "sources"))
 
 
 __all__ = ["ref_bleu", "self_bleu", "normalise_text", "StyleClassifier", "transfer_accuracy",

@@ -21,7 +21,7 @@ from vaekit.core.errors import DataValidationError, fmt_error
 from vaekit.core.types import DataInfo
 from vaekit.core.vocab import EOS_ID, PAD_ID
 
-from .data import encode_sentences
+from .data import check_sentences, encode_sentences
 from .loading import _vocab, decode_ids
 
 Style = Union[str, int]
@@ -71,16 +71,7 @@ def encode_text(sentences: Sequence[str], info: DataInfo, where: str = "sentence
     Sentences are lower-cased when the run was; longer ones are truncated to the run's
     ``max_len`` (one warning with the count).
     """
-    if isinstance(sentences, str):
-        raise DataValidationError(fmt_error(where, "must be a list of sentences, not one string", sentences[:40],
-                                            f"Wrap it in a list: [{sentences[:20]!r}]."))
-    sentences = list(sentences)
-    if not sentences:
-        raise DataValidationError(fmt_error(where, "must hold at least one sentence", [], "Pass the sentences."))
-    for i, s in enumerate(sentences):
-        if not isinstance(s, str):
-            raise DataValidationError(fmt_error(f"{where}[{i}]", "must be a str", type(s).__name__,
-                                                "Pass sentences as strings."))
+    sentences = check_sentences(sentences, where, "sentences")
     ids = encode_sentences(sentences, _vocab(info), int(info.shape[0]) - 1, on_long="truncate", where=where,
                            lowercase=bool(info.extra.get("lowercase", False)))
     t = max(len(r) for r in ids) + 1

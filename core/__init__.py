@@ -7,8 +7,8 @@ from .registry import Registry
 from .schedules import Constant, Cyclical, Exponential, Linear, Schedule, build_schedule
 from .likelihoods import (LIKELIHOODS, BernoulliLikelihood, CategoricalLikelihood, GaussianLikelihood, Likelihood,
                           MultinomialLikelihood)
-from .encoders import ENCODERS, ConvEncoder, Encoder, GRUEncoder, MLPEncoder, TextCNNEncoder
-from .decoders import DECODERS, ConvDecoder, Decoder, GRUDecoder, MLPDecoder
+from .encoders import ENCODERS, ConvEncoder, Encoder, GRUEncoder, LSTMEncoder, MLPEncoder, TextCNNEncoder
+from .decoders import DECODERS, ConvDecoder, Decoder, GRUDecoder, LSTMDecoder, MLPDecoder
 from .heads import HEADS, GaussianHead, GumbelSoftmaxHead, LatentHead
 from .priors import PRIORS, ConditionalGaussian, Prior, StandardNormal, UniformCategorical
 from .nn import MLP, ConditionEmbedder

@@ -162,6 +162,7 @@ class GRUDecoder(Decoder):
     """
 
     autoregressive = True
+    cell, rnn_cls = "gru", nn.GRU
 
     def __init__(self, latent_dim: int, vocab_size: int, max_len: int, likelihood: Likelihood,
                  embed_dim: int = 128, hidden_dim: int = 512, num_layers: int = 1, word_dropout: float = 0.0,
@@ -169,7 +170,7 @@ class GRUDecoder(Decoder):
                  unk_id: Optional[int] = None):
         super().__init__()
         if not isinstance(likelihood, CategoricalLikelihood):
-            raise ConfigError(f"kind 'gru' needs model.likelihood kind 'categorical'; got "
+            raise ConfigError(f"kind '{self.cell}' needs model.likelihood kind 'categorical'; got "
                               f"{type(likelihood).__name__}.")
         if not 0.0 <= word_dropout < 1.0:
             raise ConfigError(f"word_dropout: must be in [0, 1); got {word_dropout!r}.")
@@ -182,16 +183,23 @@ class GRUDecoder(Decoder):
         zc = latent_dim + cond_dim
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.init_h = nn.Linear(zc, hidden_dim * num_layers)
-        self.gru = nn.GRU(embed_dim + zc, hidden_dim, num_layers=num_layers, batch_first=True,
-                          dropout=dropout if num_layers > 1 else 0.0)
+        # The attribute is named after the cell ("gru" / "lstm") so checkpoints keep their keys.
+        setattr(self, self.cell, self.rnn_cls(embed_dim + zc, hidden_dim, num_layers=num_layers, batch_first=True,
+                                              dropout=dropout if num_layers > 1 else 0.0))
         self.out = nn.Linear(hidden_dim, vocab_size)
 
     def default_mask(self, x: Tensor) -> Optional[Tensor]:
         return x != self.pad_id
 
-    def _h0(self, zc: Tensor) -> Tensor:
+    @property
+    def rnn(self) -> nn.Module:
+        return getattr(self, self.cell)
+
+    def _h0(self, zc: Tensor):
+        """Initial state from ``z`` (and the condition): ``h`` for a GRU; ``(h, 0)`` for an LSTM."""
         h = torch.tanh(self.init_h(zc))
-        return h.reshape(zc.shape[0], self.num_layers, self.hidden_dim).transpose(0, 1).contiguous()
+        h = h.reshape(zc.shape[0], self.num_layers, self.hidden_dim).transpose(0, 1).contiguous()
+        return (h, torch.zeros_like(h)) if self.cell == "lstm" else h
 
     def forward(self, z: Tensor, cond: Optional[Tensor] = None, x: Optional[Tensor] = None) -> Distribution:
         if x is None:
@@ -205,7 +213,7 @@ class GRUDecoder(Decoder):
             inp = torch.where(drop & (inp != self.pad_id), torch.full_like(inp, self.unk_id), inp)
         e = self.embedding(inp)
         e = torch.cat([e, zc[:, None, :].expand(-1, e.shape[1], -1).to(e.dtype)], dim=-1)
-        out, _ = self.gru(e, self._h0(zc))
+        out, _ = self.rnn(e, self._h0(zc))
         return self.likelihood.distribution(self.out(out).float())
 
     def relaxed_generate(self, z: Tensor, cond: Optional[Tensor] = None, *, steps: int, temperature: float = 1.0,
@@ -228,7 +236,7 @@ class GRUDecoder(Decoder):
         zc_step = zc[:, None, :].to(prev.dtype)
         outs = []
         for _ in range(int(steps)):
-            o, h = self.gru(torch.cat([prev, zc_step], dim=-1), h)
+            o, h = self.rnn(torch.cat([prev, zc_step], dim=-1), h)
             logits = self.out(o[:, -1]).float()
             if gumbel:
                 y = F.gumbel_softmax(logits, tau=temperature, hard=hard)
@@ -256,7 +264,7 @@ class GRUDecoder(Decoder):
         done = torch.zeros(b, dtype=torch.bool, device=z.device)
         for t in range(max_len):
             e = torch.cat([self.embedding(tok), zc[:, None, :].to(self.embedding.weight.dtype)], dim=-1)
-            o, h = self.gru(e, h)
+            o, h = self.rnn(e, h)
             logits = self.out(o[:, -1]).float()
             if sample:
                 probs = (logits / max(temperature, 1e-6)).softmax(-1)
@@ -270,3 +278,11 @@ class GRUDecoder(Decoder):
                 break
             tok = nxt[:, None]
         return out
+
+
+@DECODERS.register("lstm")
+class LSTMDecoder(GRUDecoder):
+    """:class:`GRUDecoder` with LSTM cells (Bowman et al. 2016; He et al. 2019); ``z`` sets the
+    initial hidden state (the cell state starts at zero) and is fed at every step."""
+
+    cell, rnn_cls = "lstm", nn.LSTM

@@ -79,13 +79,20 @@ class GRUEncoder(Encoder):
     """
 
     accepts_soft_tokens = True
+    cell, rnn_cls = "gru", nn.GRU
+
+    @property
+    def rnn(self) -> nn.Module:
+        return getattr(self, self.cell)
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 256, num_layers: int = 1,
                  bidirectional: bool = True, cond_dim: int = 0, dropout: float = 0.0, pad_id: int = 0):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
-        self.gru = nn.GRU(embed_dim + cond_dim, hidden_dim, num_layers=num_layers, batch_first=True,
-                          bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
+        # The attribute is named after the cell ("gru" / "lstm") so checkpoints keep their keys.
+        setattr(self, self.cell, self.rnn_cls(embed_dim + cond_dim, hidden_dim, num_layers=num_layers,
+                                              batch_first=True, bidirectional=bidirectional,
+                                              dropout=dropout if num_layers > 1 else 0.0))
         self.out_dim = hidden_dim * (2 if bidirectional else 1)
         self.pad_id = pad_id
 
@@ -100,10 +107,20 @@ class GRUEncoder(Encoder):
         if cond is not None:
             e = torch.cat([e, cond[:, None, :].expand(-1, e.shape[1], -1).to(e.dtype)], dim=-1)
         packed = nn.utils.rnn.pack_padded_sequence(e, lengths, batch_first=True, enforce_sorted=False)
-        _, h = self.gru(packed)  # (layers * dirs, B, H)
-        n_dir = 2 if self.gru.bidirectional else 1
+        _, h = self.rnn(packed)  # (layers * dirs, B, H); an LSTM returns (h, c)
+        if isinstance(h, tuple):
+            h = h[0]
+        n_dir = 2 if self.rnn.bidirectional else 1
         last = h[-n_dir:]  # top layer, each direction
         return last.transpose(0, 1).reshape(x.shape[0], -1)
+
+
+@ENCODERS.register("lstm")
+class LSTMEncoder(GRUEncoder):
+    """:class:`GRUEncoder` with LSTM cells (the sentence VAE of Bowman et al. 2016 and
+    He et al. 2019 uses LSTMs); the features are the top layer's final hidden states."""
+
+    cell, rnn_cls = "lstm", nn.LSTM
 
 
 def _check_tokens(x: Tensor, mask: Optional[Tensor], kind: str) -> bool:

@@ -398,10 +398,10 @@ def _build_control(cfg: ModelConfig, info: DataInfo, head, encoder, decoder, use
                           f"condition.use={cfg.condition.use}. Remove model.control or use labelled data.")
     if not cfg.condition.into_decoder or not hasattr(decoder, "relaxed_generate"):
         raise ConfigError(f"{where}: needs a decoder that takes the condition and decodes relaxed tokens "
-                          f"(kind 'gru' with model.condition.into_decoder: true); got {cfg.decoder.kind!r}, "
+                          f"(kind 'gru' or 'lstm' with model.condition.into_decoder: true); got {cfg.decoder.kind!r}, "
                           f"into_decoder={cfg.condition.into_decoder}.")
     if cfg.control.z_recon and not getattr(encoder, "accepts_soft_tokens", False):
-        raise ConfigError(f"{where}.z_recon: the encoder must read soft tokens (kind 'gru' or 'cnn'); got "
+        raise ConfigError(f"{where}.z_recon: the encoder must read soft tokens (kind 'gru', 'lstm' or 'cnn'); got "
                           f"{cfg.encoder.kind!r}. Set z_recon: false or change model.encoder.kind.")
     d = cfg.control.discriminator
     disc = ENCODERS.build(d.kind, d.params, where=f"{where}.discriminator",

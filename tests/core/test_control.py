@@ -4,7 +4,7 @@ import torch
 
 from vaekit.core import Batch, ConfigError, DataInfo, ELBO, ModelConfig, build_vae
 from vaekit.core.config import from_dict
-from vaekit.core.encoders import GRUEncoder, TextCNNEncoder
+from vaekit.core.encoders import GRUEncoder, LSTMEncoder, TextCNNEncoder
 from vaekit.core.nn import embed_tokens
 
 V = 30
@@ -12,11 +12,11 @@ INFO = DataInfo(kind="sequence", shape=(12,), vocab_size=V, pad_id=0, bos_id=1, 
                 n_cond_classes=2, likelihood="categorical")
 
 
-def _model(**control):
+def _model(cell="gru", **control):
     control = {"discriminator": {"kind": "cnn", "params": {"n_filters": 8, "embed_dim": 16}}, **control}
     cfg = from_dict(ModelConfig, {
-        "latent_dim": 8, "encoder": {"kind": "gru", "params": {"hidden_dim": 32, "embed_dim": 16}},
-        "decoder": {"kind": "gru", "params": {"hidden_dim": 32, "embed_dim": 16}},
+        "latent_dim": 8, "encoder": {"kind": cell, "params": {"hidden_dim": 32, "embed_dim": 16}},
+        "decoder": {"kind": cell, "params": {"hidden_dim": 32, "embed_dim": 16}},
         "condition": {"into_encoder": False}, "control": control}, "model")
     torch.manual_seed(0)
     return build_vae(cfg, INFO)
@@ -41,7 +41,8 @@ def test_soft_one_hot_embeds_like_ids():
     assert torch.allclose(embed_tokens(emb, onehot), emb(ids), atol=1e-6)
 
 
-@pytest.mark.parametrize("enc", [GRUEncoder(V, embed_dim=8, hidden_dim=8), TextCNNEncoder(V, embed_dim=8, n_filters=4)])
+@pytest.mark.parametrize("enc", [GRUEncoder(V, embed_dim=8, hidden_dim=8), LSTMEncoder(V, embed_dim=8, hidden_dim=8),
+                                 TextCNNEncoder(V, embed_dim=8, n_filters=4)])
 def test_encoders_read_soft_tokens_as_ids(enc):
     enc.eval()
     x = torch.randint(4, V, (3, 6))
@@ -59,8 +60,9 @@ def test_cnn_ignores_padding_and_handles_short_input():
     assert enc(torch.tensor([[5]])).shape == (1, 8)
 
 
-def test_relaxed_generate_is_differentiable_and_normalised():
-    m = _model()
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_relaxed_generate_is_differentiable_and_normalised(cell):
+    m = _model(cell)
     z = torch.randn(4, 8, requires_grad=True)
     c = m.cond_embedder(torch.tensor([0, 1, 0, 1]))
     soft = m.decoder.relaxed_generate(z, c, steps=5, temperature=0.5)
@@ -72,8 +74,9 @@ def test_relaxed_generate_is_differentiable_and_normalised():
     assert set(hard.detach().unique().tolist()) <= {0.0, 1.0}
 
 
-def test_control_terms_and_gradient_isolation():
-    m = _model(latent_adversary=[16])
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_control_terms_and_gradient_isolation(cell):
+    m = _model(cell, latent_adversary=[16])
     out = m(_batch())
     assert set(out.extra) == {"disc_loss", "style_loss", "z_recon", "adv_loss", "adv_entropy"}
     assert all(v.shape == (6,) for v in out.extra.values())

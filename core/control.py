@@ -62,6 +62,11 @@ class ControlConfig:
     latent_adversary : list of int, optional
         Hidden widths of an adversary predicting the attribute from ``z`` (``[]``: linear);
         ``null``: no adversary.
+    detach_z : bool
+        Generate from ``z`` detached, so the generation terms (``style_loss``, ``z_recon``)
+        train the decoder and the condition embedding but not the encoder, as in Hu et al.
+        2017 (their encoder is trained by the VAE loss only); ``false`` lets them reach the
+        encoder too.
     """
 
     discriminator: ComponentConfig = field(default_factory=lambda: ComponentConfig("cnn"))
@@ -71,6 +76,7 @@ class ControlConfig:
     target: Literal["other", "random"] = "other"
     z_recon: bool = True
     latent_adversary: Optional[Sequence[int]] = None
+    detach_z: bool = True
 
     def validate(self, path: str = "model.control") -> None:
         if self.temperature <= 0:
@@ -161,7 +167,8 @@ class AttributeController(nn.Module):
         out["disc_loss"] = F.cross_entropy(self.logits(x, mask).float(), c, reduction="none")
         c2 = self.target_classes(c)
         e2 = vae.cond_embedder(c2)
-        soft = vae.decoder.relaxed_generate(z, vae._dec_cond(e2), steps=x.shape[1], temperature=self.cfg.temperature,
+        z_gen = z.detach() if self.cfg.detach_z else z
+        soft = vae.decoder.relaxed_generate(z_gen, vae._dec_cond(e2), steps=x.shape[1], temperature=self.cfg.temperature,
                                             hard=self.cfg.hard, gumbel=self.cfg.gumbel)
         out["style_loss"] = F.cross_entropy(self._frozen_logits(soft, mask).float(), c2, reduction="none")
         if self.cfg.z_recon:

@@ -85,6 +85,7 @@ def test_control_terms_and_gradient_isolation(cell):
     out.extra["style_loss"].mean().backward(retain_graph=True)
     assert _grad_norm(m.decoder) > 0 and _grad_norm(m.cond_embedder) > 0
     assert _grad_norm(m.control.discriminator) == 0 and _grad_norm(m.control.classify) == 0
+    assert _grad_norm(m.encoder) == 0  # detach_z: generation terms do not train the encoder
     m.zero_grad()
     # discriminator loss: the discriminator only
     out.extra["disc_loss"].mean().backward(retain_graph=True)
@@ -104,6 +105,12 @@ def test_control_terms_and_gradient_isolation(cell):
     m.zero_grad()
     out.extra["adv_entropy"].mean().backward()
     assert _grad_norm(m.encoder) > 0 and _grad_norm(m.control.adversary) == 0
+
+
+def test_detach_z_false_lets_generation_terms_reach_the_encoder():
+    m = _model(detach_z=False)
+    m(_batch()).extra["style_loss"].mean().backward()
+    assert _grad_norm(m.encoder) > 0
 
 
 def test_target_is_another_class():

@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-n", type=int, default=100, help="number of samples (with --input: outputs per input, "
                    "e.g. items recommended per user)")
     g.add_argument("--input", default=None, metavar="FILE",
-                   help="generate from these inputs instead of the prior (recsys: user histories -> top-n)")
+                   help="generate from these inputs instead of the prior (recsys: user histories -> top-n; "
+                        "text: one sentence a line -> restyled into --cond style=L)")
     g.add_argument("--out", required=True, help="output file (format by the domain and suffix)")
     g.add_argument("--cond", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
                    help="condition of a conditional model")

@@ -152,7 +152,6 @@ class StyleTransfer(Metric):
             if refs_n is not None:
                 res[f"{prefix}/ref_bleu"] = ref_bleu(outs_n, refs_n)
             res[f"{prefix}/lm_ppl"] = lm.perplexity(outs_n)
-        ctx.extra["text/transfer_examples"] = list(zip(sources, targets, outputs))
         return res
 
 
@@ -172,9 +171,8 @@ class Reconstruction(Metric):
         if ctx.model.conditional and labels is None:
             return {}
         outs = reconstruct(ctx.model, ctx.data.info, sources, style, batch_size=opts.batch_size)
-        srcs = [" ".join(s.split()[: int(ctx.data.info.shape[0]) - 1]) for s in sources]  # as truncated
-        if ctx.data.info.extra.get("lowercase"):
-            srcs = [s.lower() for s in srcs]
+        # compared as the model saw them: truncated to max_len (already lower-cased if the data is)
+        srcs = [" ".join(s.split()[: int(ctx.data.info.shape[0]) - 1]) for s in sources]
         exact = float(np.mean([o == s for o, s in zip(outs, srcs)]) * 100.0)
         return {"recon/bleu": self_bleu(outs, srcs), "recon/exact": exact}
 

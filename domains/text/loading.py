@@ -28,7 +28,7 @@ import glob as _glob
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Literal, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Literal, Optional, Sequence, Union
 
 import numpy as np
 
@@ -360,17 +360,9 @@ def decode_ids(ids, info: DataInfo) -> List[str]:
     return out
 
 
-_VOCAB_CACHE: Dict[int, Tuple[list, Vocabulary]] = {}
-
-
 def _vocab(info: DataInfo) -> Vocabulary:
-    """The :class:`Vocabulary` of ``info`` (rebuilt once per token list)."""
-    tokens = info.extra["vocab"]
-    hit = _VOCAB_CACHE.get(id(tokens))
-    if hit is None or hit[0] is not tokens:
-        hit = (tokens, Vocabulary.from_list(tokens))
-        _VOCAB_CACHE[id(tokens)] = hit
-    return hit[1]
+    """The :class:`Vocabulary` stored in ``info.extra["vocab"]``."""
+    return Vocabulary.from_list(info.extra["vocab"])
 
 
 __all__ = ["TextDataConfig", "TextDataset", "load_text", "decode_ids"]

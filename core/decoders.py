@@ -26,7 +26,10 @@ class Decoder(nn.Module):
     """Base class; holds its :class:`~vaekit.core.likelihoods.Likelihood`."""
 
     likelihood: Likelihood
+    #: Sequence decoders read the shifted tokens (teacher forcing) and decode token by token.
     autoregressive: bool = False
+    #: ``DataInfo.kind`` values the decoder can model.
+    data_kinds: tuple = ("vector", "image")
 
     def default_mask(self, x: Tensor) -> Optional[Tensor]:
         """Mask to use when a batch carries none (``None``: every position counts)."""
@@ -162,6 +165,7 @@ class GRUDecoder(Decoder):
     """
 
     autoregressive = True
+    data_kinds = ("sequence",)
     cell, rnn_cls = "gru", nn.GRU
 
     def __init__(self, latent_dim: int, vocab_size: int, max_len: int, likelihood: Likelihood,

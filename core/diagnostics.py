@@ -50,38 +50,67 @@ def _spectrum_stats(cov: Tensor) -> Dict[str, Any]:
                 condition_number=(float(eig[0]) / lmin) if lmin > 1e-12 * float(eig[0]) else float("inf"))
 
 
+FLOW_MI_EXAMPLES = 256
+"""Cap on the examples of the MI estimate for flow posteriors: each ``log q(z_i|x_j)`` inverts
+the flow (``D`` sequential passes), so the cost is ``N^2 D`` network passes."""
+
+
 @torch.no_grad()
 def mutual_information(model, batches: Iterable[Batch], max_examples: int = 1000, device="cpu",
                        generator: Optional[torch.Generator] = None) -> float:
-    """Estimate ``I(x; z)`` in nats on up to ``max_examples`` examples (see module docstring)."""
-    locs: List[Any] = []
+    """Estimate ``I(x; z)`` in nats on up to ``max_examples`` examples (see module docstring).
+
+    Flow posteriors use at most :data:`FLOW_MI_EXAMPLES` examples; planar and radial flows,
+    which have no closed-form inverse, give ``nan``.
+    """
+    from .heads import FlowPosterior
+
+    qs: List[Any] = []
     n = 0
     for batch in batches:
         batch = batch.to(device)
         q = model.encode(batch.encoder_input, batch.cond, batch.mask)
-        locs.append(q)
+        if isinstance(q, FlowPosterior):
+            max_examples = min(max_examples, FLOW_MI_EXAMPLES)
+        qs.append(q)
         n += len(batch)
         if n >= max_examples:
             break
     if n < 2:
         return float("nan")
-    q = _cat_posteriors(locs, max_examples)
+    q = _cat_posteriors(qs, max_examples)
     n = q.batch_shape[0]
     z = _sample(q, generator)
-    log_q_own = q.log_prob(z).sum(-1)  # (N,)
-    agg = []
-    step = max(1, int(2 ** 24 // max(1, n * int(torch.tensor(q.batch_shape[1:]).prod()))))
-    for i in range(0, n, step):
-        zi = z[i:i + step]
-        cross = q.log_prob(zi.unsqueeze(1)).sum(-1)  # (chunk, N): log q(z_i | x_j)
-        agg.append(torch.logsumexp(cross, dim=1) - math.log(n))
+    try:
+        log_q_own = _log_q(q, z)  # (N,)
+        agg = []
+        step = max(1, int(2 ** 24 // max(1, n * int(torch.tensor(q.batch_shape[1:] + q.event_shape).prod()))))
+        for i in range(0, n, step):
+            zi = z[i:i + step]
+            cross = _log_q(q, zi.unsqueeze(1))  # (chunk, N): log q(z_i | x_j)
+            agg.append(torch.logsumexp(cross, dim=1) - math.log(n))
+    except NotImplementedError:  # a flow without a closed-form inverse
+        return float("nan")
     return float((log_q_own - torch.cat(agg)).mean())
+
+
+def _log_q(q, z: Tensor) -> Tensor:
+    """``log q(z)`` summed over the latent units."""
+    from .heads import FlowPosterior
+
+    return q.log_prob(z) if isinstance(q, FlowPosterior) else q.log_prob(z).sum(-1)
 
 
 def _cat_posteriors(qs: list, limit: int):
     from torch.distributions import Categorical, Normal
 
+    from .heads import FlowPosterior
+
     first = qs[0]
+    if isinstance(first, FlowPosterior):
+        base = _cat_posteriors([q.base for q in qs], limit)
+        ctx = None if first.context is None else torch.cat([q.context for q in qs])[:limit]
+        return FlowPosterior(base, first.flows, ctx)
     if isinstance(first, Normal):
         return Normal(torch.cat([q.loc for q in qs])[:limit], torch.cat([q.scale for q in qs])[:limit],
                       validate_args=False)
@@ -93,10 +122,18 @@ def _cat_posteriors(qs: list, limit: int):
 def _sample(q, generator):
     from torch.distributions import Normal
 
+    from .heads import FlowPosterior
+
+    if isinstance(q, FlowPosterior):
+        return q.rsample_and_log_prob(generator=generator)[0]
     if isinstance(q, Normal):
         return q.loc + q.scale * torch.randn(q.loc.shape, generator=generator, device=q.loc.device)
     p = q.probs.reshape(-1, q.probs.shape[-1])
     return torch.multinomial(p, 1, generator=generator).reshape(q.probs.shape[:-1])
+
+
+IW_ROWS_PER_PASS = 1024
+"""Importance-sampled rows (samples x examples) per forward pass of the IW NLL."""
 
 
 @torch.no_grad()
@@ -176,7 +213,10 @@ def _diagnose(model, batches, device, iw_samples, mi_examples, seed) -> Dict[str
         flat_outer = outer if flat_outer is None else flat_outer + outer
         cond_cov_sum = cc if cond_cov_sum is None else cond_cov_sum + cc
         if iw_samples > 0:
-            iw_sum += float(iwae_nll(model, batch, k=iw_samples, chunk=min(iw_samples, 100)).double().sum())
+            # Bound rows per pass (samples x examples), not samples alone: a 512-sentence batch
+            # times 100 samples of 10k-word logits would not fit in memory.
+            chunk = max(1, min(iw_samples, IW_ROWS_PER_PASS // b))
+            iw_sum += float(iwae_nll(model, batch, k=iw_samples, chunk=chunk).double().sum())
     if n == 0:
         from .errors import DataValidationError
 

@@ -18,6 +18,7 @@ from .schedules import Schedule, build_schedule
 from .types import Batch, LossOutput, VAEOutput
 
 ScheduleSpec = Union[float, Dict[str, Any]]
+OBJECTIVE_KINDS = ("elbo", "iwae")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class ObjectiveConfig:
 
     Attributes
     ----------
+    kind : str
+        ``elbo`` (the evidence lower bound, with ``n_samples`` Monte-Carlo samples) or
+        ``iwae``: the importance-weighted bound of Burda et al. 2016 with ``k = n_samples``
+        samples, ``log (1/k) sum_i p(x, z_i) / q(z_i|x)``, which tightens as ``k`` grows and
+        equals the single-sample ELBO at ``k = 1``.
     beta : float or schedule
         KL weight (Higgins et al. 2017); a schedule gives KL annealing, e.g.
         ``{kind: linear, start: 0, end: 1, steps: 10000}`` (Bowman et al. 2016) or
@@ -58,6 +64,7 @@ class ObjectiveConfig:
         steps: 2000}}`` for an attribute controller); unnamed terms weigh 1.
     """
 
+    kind: str = "elbo"
     beta: ScheduleSpec = 1.0
     free_bits: float = 0.0
     capacity: Optional[CapacityConfig] = None
@@ -108,6 +115,11 @@ class ELBO:
     n_samples : int
     trim : float
         In ``[0, 0.5)``.
+    kind : str
+        ``elbo`` or ``iwae`` (see :class:`ObjectiveConfig`). With ``iwae`` the loss is
+        ``-mean_b log (1/k) sum_i exp(log p(x|z_i) + beta (log p(z_i) - log q(z_i|x)))``: beta
+        < 1 (a warm-up schedule) down-weights the prior/posterior ratio; free bits, capacity and
+        trimming are ELBO-only.
     weights : dict, optional
         ``{name: float or Schedule}`` weights of the auxiliary terms in ``VAEOutput.extra``
         (default 1 each). A name the model never returns is an error at the first step, so a
@@ -117,7 +129,16 @@ class ELBO:
     def __init__(self, beta: Union[float, Schedule] = 1.0, free_bits: float = 0.0,
                  capacity: Optional[CapacityConfig] = None, temperature: Union[None, float, Schedule] = None,
                  n_samples: int = 1, trim: float = 0.0, weights: Optional[Dict[str, Any]] = None,
-                 where: str = "objective"):
+                 where: str = "objective", kind: str = "elbo"):
+        if kind not in OBJECTIVE_KINDS:
+            raise ConfigError(f"{where}.kind: unknown objective {kind!r}.{did_you_mean(kind, OBJECTIVE_KINDS)} "
+                              f"Valid: {', '.join(OBJECTIVE_KINDS)}.")
+        if kind == "iwae" and (free_bits > 0 or capacity is not None or trim > 0):
+            used = [n for n, on in (("free_bits", free_bits > 0), ("capacity", capacity is not None),
+                                    ("trim", trim > 0)) if on]
+            raise ConfigError(f"{where}.kind: the iwae bound takes no {', '.join(used)} (they act on the ELBO's "
+                              f"KL term); got kind: iwae with {used[0]} set. Remove {used[0]} or use kind: elbo.")
+        self.kind = kind
         self.beta = build_schedule(beta, f"{where}.beta")
         if free_bits < 0:
             raise ConfigError(f"{where}.free_bits: must be >= 0 nats per unit; got {free_bits!r}.")
@@ -161,7 +182,15 @@ class ELBO:
             recon_l, kl_l = recon[..., keep], kl[keep]
             terms["trimmed"] = float(n_trim)
         recon_loss, kl_loss = recon_l.mean(), kl_l.sum(1).mean()
-        if self.capacity is not None:
+        if self.kind == "iwae":
+            try:
+                log_w = out.log_weights(beta)  # (k, B)
+            except ValueError as exc:
+                raise ConfigError(f"{self.where}.kind: iwae needs sample densities; {exc}") from None
+            bound = torch.logsumexp(log_w.float(), 0) - math.log(log_w.shape[0])  # (B,)
+            loss = -bound.mean()
+            terms["iwae_bound"] = float(bound.detach().mean())
+        elif self.capacity is not None:
             c = self.capacity_target(step)
             loss = recon_loss + self.capacity.gamma * (kl_loss - c).abs()
             terms["capacity"] = c
@@ -199,7 +228,7 @@ class ELBO:
 def build_objective(cfg: ObjectiveConfig, where: str = "objective") -> ELBO:
     """Build the objective from its config section."""
     return ELBO(cfg.beta, cfg.free_bits, cfg.capacity, cfg.temperature, cfg.n_samples, cfg.trim, cfg.weights,
-                where=where)
+                where=where, kind=cfg.kind)
 
 
 @torch.no_grad()

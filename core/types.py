@@ -185,12 +185,18 @@ class LatentSample:
         KL per latent unit ``(B, D)`` / ``(B, G)``, or a Monte-Carlo ``(B, 1)``.
     kl_is_analytic : bool
         Whether ``kl`` is a closed form (free bits needs it).
+    log_q, log_p : Tensor, optional
+        ``log q(z|x)`` and ``log p(z)`` of the samples, ``(B,)`` or ``(S, B)`` (for importance
+        weights, e.g. the IWAE objective); ``None`` where the sample has no density (relaxed
+        Gumbel-softmax samples).
     """
 
     z: Tensor
     posterior: Distribution
     kl: Tensor
     kl_is_analytic: bool
+    log_q: Optional[Tensor] = None
+    log_p: Optional[Tensor] = None
 
 
 @dataclass
@@ -212,6 +218,8 @@ class VAEOutput:
         ``(B,)`` number of scored tokens (sequences), for per-token reports.
     extra : dict
         Additional auxiliary terms (e.g. a property-head loss), each ``(B,)``.
+    log_q, log_p : Tensor, optional
+        See :class:`LatentSample`.
     """
 
     recon_nll: Tensor
@@ -222,6 +230,20 @@ class VAEOutput:
     px: Distribution
     n_tokens: Optional[Tensor] = None
     extra: Dict[str, Tensor] = field(default_factory=dict)
+    log_q: Optional[Tensor] = None
+    log_p: Optional[Tensor] = None
+
+    def log_weights(self, beta: float = 1.0) -> Tensor:
+        """Importance log-weights ``log p(x|z) + beta (log p(z) - log q(z|x))``, ``(S, B)``.
+
+        ``beta = 1`` gives ``log p(x, z) / q(z|x)`` (Burda et al. 2016); ``beta < 1`` is the
+        warm-up of the KL part. Raises ``ValueError`` where the head gives no densities.
+        """
+        if self.log_q is None or self.log_p is None:
+            raise ValueError("log_weights: this latent head returns no sample densities (e.g. relaxed "
+                             "Gumbel-softmax samples); importance weights need a Gaussian or flow head.")
+        lw = -self.recon_nll + beta * (self.log_p - self.log_q)
+        return lw if lw.dim() == 2 else lw[None]
 
 
 @dataclass

@@ -15,13 +15,14 @@ from torch.distributions import Categorical, Distribution, Normal
 
 from .config import ComponentConfig
 from .control import AttributeController, ControlConfig
+from . import pixelcnn  # noqa: F401  (registers the 'pixelcnn' decoder)
 from .decoders import DECODERS, Decoder
 from .encoders import ENCODERS, Encoder
 from .errors import ConfigError, DataValidationError
 from .heads import HEADS, LatentHead
 from .likelihoods import LIKELIHOODS
 from .nn import ConditionEmbedder
-from .priors import PRIORS, Prior
+from .priors import PRIORS, AutoregressiveFlowDistribution, Prior
 from .property_head import PropertyHead, PropertyHeadConfig
 from .types import Batch, DataInfo, VAEOutput
 
@@ -235,7 +236,8 @@ class VAE(nn.Module):
             z1 = ls.z if ls.z.dim() == 2 else ls.z[0]
             extra.update(self.control.terms(self, x, mask, batch.cond, z1))
         return VAEOutput(recon_nll=recon_nll, kl=ls.kl, kl_is_analytic=ls.kl_is_analytic, z=ls.z,
-                         posterior=ls.posterior, px=px, n_tokens=n_tokens, extra=extra)
+                         posterior=ls.posterior, px=px, n_tokens=n_tokens, extra=extra, log_q=ls.log_q,
+                         log_p=ls.log_p)
 
     def _recon(self, z: Tensor, c: Optional[Tensor], x: Tensor, mask: Optional[Tensor], s: int):
         """Decode ``z`` ((B, D) or (S, B, D)) against ``x``; returns ``recon_nll`` and ``px``."""
@@ -273,6 +275,8 @@ class VAE(nn.Module):
             p = dist.probs.reshape(-1, dist.probs.shape[-1])
             idx = torch.multinomial(p, 1, generator=generator).reshape(dist.probs.shape[:-1])
             return F.one_hot(idx, dist.probs.shape[-1]).float().reshape(n, -1)
+        if isinstance(dist, AutoregressiveFlowDistribution):
+            return dist.sample(generator=generator)
         return dist.sample()
 
     @torch.no_grad()
@@ -370,9 +374,10 @@ def build_vae(cfg: ModelConfig, info: DataInfo) -> VAE:
     if info.kind == "sequence" and lik_cfg.kind != "categorical":
         raise ConfigError(f"model.likelihood.kind: token sequences need 'categorical'; got {lik_cfg.kind!r}.")
     dec_cls = DECODERS.get(cfg.decoder.kind, "model.decoder.kind")
-    if info.kind != "sequence" and getattr(dec_cls, "autoregressive", False):
-        raise ConfigError(f"model.decoder.kind: {cfg.decoder.kind!r} decodes token sequences but the data is "
-                          f"{info.kind} {tuple(info.shape)}. Use 'mlp' (or 'conv' for images).")
+    if info.kind not in getattr(dec_cls, "data_kinds", ("vector", "image")):
+        fits = [n for n in DECODERS.names() if info.kind in getattr(DECODERS.get(n), "data_kinds", ())]
+        raise ConfigError(f"model.decoder.kind: {cfg.decoder.kind!r} models {' or '.join(dec_cls.data_kinds)} data but "
+                          f"the data is {info.kind} {tuple(info.shape)}. Use one of: {', '.join(fits)}.")
     decoder = DECODERS.build(cfg.decoder.kind, cfg.decoder.params, where="model.decoder", wired=dict(
         latent_dim=head.z_dim, out_shape=info.shape, likelihood=likelihood,
         cond_dim=e_dim if cfg.condition.into_decoder else 0, **seq))

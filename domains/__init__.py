@@ -20,6 +20,7 @@ _DOMAIN_MODULES: Dict[str, str] = {
     "anomaly": "vaekit.domains.anomaly.domain",
     "recsys": "vaekit.domains.recsys.domain",
     "text": "vaekit.domains.text.domain",
+    "images": "vaekit.domains.images.domain",
 }
 
 _CACHE: Dict[str, Domain] = {}

@@ -182,9 +182,11 @@ SMOKE = {"molecules": ["data.max_molecules=300", "data.max_eval_molecules=100", 
                        "eval.options.recon_decodings=1", "train.precision=fp32"],
          "recsys": ["data.synthetic_users=300", "data.synthetic_items=100", "data.n_heldout_users=30"],
          "text": ["data.generated_size=300", "data.max_sentences=2000", "eval.n_samples=20",
-                  "eval.options.max_examples=20"]}
+                  "eval.options.max_examples=20"],
+         "images": ["data.max_train=300", "data.n_train=300", "eval.n_samples=4", "eval.options.recon_examples=8"]}
 # Configs that read the shared benchmark data (../shared/data): smoke-run only with `-m slow`.
-NEEDS_SHARED = {"molecules:moses", "recsys:ml100k", "recsys:ml1m-diffrec", "text:yelp", "text:ptb"}
+NEEDS_SHARED = {"molecules:moses", "recsys:ml100k", "recsys:ml1m-diffrec", "text:yelp", "text:ptb",
+                "images:mnist_vae", "images:mnist_iwae", "images:mnist_iaf", "images:mnist_vlae"}
 
 
 def _all_configs():

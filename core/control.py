@@ -32,11 +32,10 @@ from typing import Dict, Literal, Optional, Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.func import functional_call
 
 from .config import ComponentConfig
 from .errors import ConfigError
-from .nn import MLP
+from .nn import MLP, frozen_call as _frozen
 
 
 @dataclass(frozen=True)
@@ -83,24 +82,6 @@ class ControlConfig:
             raise ConfigError(f"{path}.temperature: must be > 0; got {self.temperature!r}. Use e.g. 0.5.")
         if self.target not in ("other", "random"):
             raise ConfigError(f"{path}.target: must be 'other' or 'random'; got {self.target!r}.")
-
-
-class _Method(nn.Module):
-    """Calls ``module.<name>`` as its forward, so :func:`functional_call` can run any method."""
-
-    def __init__(self, module: nn.Module, name: str):
-        super().__init__()
-        self.m, self.name = module, name
-
-    def forward(self, *args):
-        return getattr(self.m, self.name)(*args)
-
-
-def _frozen(module: nn.Module, *args, method: str = "forward"):
-    """``module.<method>(*args)`` with its parameters detached: gradients reach the inputs only."""
-    wrapper = _Method(module, method)
-    params = {f"m.{n}": p.detach() for n, p in module.named_parameters()}
-    return functional_call(wrapper, params, args)
 
 
 class AttributeController(nn.Module):

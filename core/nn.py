@@ -5,6 +5,7 @@ from typing import Optional, Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.func import functional_call
 
 from .errors import ConfigError, DataValidationError
 
@@ -128,3 +129,21 @@ def embed_tokens(embedding: nn.Embedding, x: Tensor) -> Tensor:
 def concat_cond(x: Tensor, c: Optional[Tensor]) -> Tensor:
     """Concatenate an embedded condition ``(B, E)`` to ``x`` ``(B, F)`` along features."""
     return x if c is None else torch.cat([x, c.to(x.dtype)], dim=-1)
+
+
+class _Method(nn.Module):
+    """Calls ``module.<name>`` as its forward, so :func:`functional_call` can run any method."""
+
+    def __init__(self, module: nn.Module, name: str):
+        super().__init__()
+        self.m, self.name = module, name
+
+    def forward(self, *args):
+        return getattr(self.m, self.name)(*args)
+
+
+def frozen_call(module: nn.Module, *args, method: str = "forward"):
+    """``module.<method>(*args)`` with its parameters detached: gradients reach the inputs only."""
+    wrapper = _Method(module, method)
+    params = {f"m.{n}": p.detach() for n, p in module.named_parameters()}
+    return functional_call(wrapper, params, args)

@@ -24,6 +24,7 @@ from .likelihoods import LIKELIHOODS
 from .nn import ConditionEmbedder
 from .priors import PRIORS, AutoregressiveFlowDistribution, Prior
 from .property_head import PropertyHead, PropertyHeadConfig
+from .recon_losses import ReconLossConfig, ReconstructionLosses, reconstruction_mean
 from .types import Batch, DataInfo, VAEOutput
 
 
@@ -65,6 +66,7 @@ class ModelConfig:
     condition: ConditionConfig = field(default_factory=ConditionConfig)
     property_head: Optional[PropertyHeadConfig] = None
     control: Optional[ControlConfig] = None
+    recon_losses: Optional[ReconLossConfig] = None
 
     def validate(self, path: str = "model") -> None:
         if self.latent_dim <= 0:
@@ -78,6 +80,13 @@ class ModelConfig:
             self.control.validate(f"{path}.control")
             ENCODERS.check(self.control.discriminator.kind, self.control.discriminator.params,
                            where=f"{path}.control.discriminator", wired=WIRED["encoder"])
+        if self.recon_losses is not None:
+            rl = self.recon_losses
+            rl.validate(f"{path}.recon_losses")
+            for name, comp in (("perceptual.features", rl.perceptual and rl.perceptual.features),
+                               ("adversarial.discriminator", rl.adversarial and rl.adversarial.discriminator)):
+                if comp:
+                    ENCODERS.check(comp.kind, comp.params, where=f"{path}.recon_losses.{name}", wired=WIRED["encoder"])
 
 
 # Constructor arguments that build_vae derives from the data and the rest of the model, per
@@ -110,12 +119,15 @@ class VAE(nn.Module):
     control : AttributeController, optional
         Attribute control of a class-conditional model (Hu et al. 2017); its terms
         (``disc_loss``, ``style_loss``, ...) go to ``VAEOutput.extra``.
+    recon_losses : ReconstructionLosses, optional
+        Perceptual / adversarial reconstruction terms (``perceptual``, ``adv_disc``,
+        ``adv_gen`` in ``VAEOutput.extra``).
     """
 
     def __init__(self, encoder: Encoder, head: LatentHead, decoder: Decoder, prior: Prior,
                  cond_embedder: Optional[ConditionEmbedder] = None, cond_into_encoder: bool = True,
                  cond_into_decoder: bool = True, property_head: Optional[PropertyHead] = None,
-                 control: Optional[AttributeController] = None):
+                 control: Optional[AttributeController] = None, recon_losses: Optional[ReconstructionLosses] = None):
         super().__init__()
         if head.family != prior.family:
             raise ConfigError(f"model.prior: a {head.family} latent head needs a {head.family} prior; got a "
@@ -127,6 +139,7 @@ class VAE(nn.Module):
         self.cond_into_encoder, self.cond_into_decoder = cond_into_encoder, cond_into_decoder
         self.property_head = property_head
         self.control = control
+        self.recon_losses = recon_losses
 
     # ------------------------------------------------------------------ conditions
     @property
@@ -235,6 +248,8 @@ class VAE(nn.Module):
         if self.control is not None and batch.cond is not None:
             z1 = ls.z if ls.z.dim() == 2 else ls.z[0]
             extra.update(self.control.terms(self, x, mask, batch.cond, z1))
+        if self.recon_losses is not None:
+            extra.update(self.recon_losses.terms(x, reconstruction_mean(self.decoder, px, x)))
         return VAEOutput(recon_nll=recon_nll, kl=ls.kl, kl_is_analytic=ls.kl_is_analytic, z=ls.z,
                          posterior=ls.posterior, px=px, n_tokens=n_tokens, extra=extra, log_q=ls.log_q,
                          log_p=ls.log_p)
@@ -389,8 +404,27 @@ def build_vae(cfg: ModelConfig, info: DataInfo) -> VAE:
         p = cfg.property_head
         prop = PropertyHead(head.z_dim, info.y_dim, p.hidden_dims, p.weight, p.activation, p.dropout)
     control = _build_control(cfg, info, head, encoder, decoder, use_cond, seq) if cfg.control is not None else None
+    recon = _build_recon_losses(cfg.recon_losses, info) if cfg.recon_losses is not None else None
     return VAE(encoder, head, decoder, prior, cond_embedder, cfg.condition.into_encoder, cfg.condition.into_decoder,
-               property_head=prop, control=control)
+               property_head=prop, control=control, recon_losses=recon)
+
+
+def _build_recon_losses(cfg: ReconLossConfig, info: DataInfo) -> ReconstructionLosses:
+    """The feature network and discriminator of ``model.recon_losses`` (untrained)."""
+    where = "model.recon_losses"
+    if info.kind == "sequence":
+        raise ConfigError(f"{where}: perceptual and adversarial terms compare continuous reconstructions (vectors "
+                          f"or images); got token sequences. Remove {where}.")
+    wired = dict(in_dim=info.x_dim, in_shape=info.shape, cond_dim=0)
+    auto = ComponentConfig("conv" if info.kind == "image" else "mlp")
+    feats = disc = None
+    if cfg.perceptual is not None:
+        f = cfg.perceptual.features or auto
+        feats = ENCODERS.build(f.kind, f.params, where=f"{where}.perceptual.features", wired=wired)
+    if cfg.adversarial is not None:
+        d = cfg.adversarial.discriminator or auto
+        disc = ENCODERS.build(d.kind, d.params, where=f"{where}.adversarial.discriminator", wired=wired)
+    return ReconstructionLosses(cfg, feats, disc)
 
 
 def _build_control(cfg: ModelConfig, info: DataInfo, head, encoder, decoder, use_cond: bool, seq: dict

@@ -183,6 +183,13 @@ class Domain(ABC):
 
         raise ConfigError(f"--input: domain {self.name!r} generates from the prior only; omit --input.")
 
+    def feature_network(self, info: DataInfo) -> Optional[torch.nn.Module]:
+        """A trained feature network for the perceptual reconstruction term
+        (``model.recon_losses.perceptual``), called as ``net(x, None, None) -> (B, F)``; ``None``
+        (the default) lets vaekit train one on the training split (e.g. ChemNet would be a
+        molecules domain's own)."""
+        return None
+
     def parse_cond(self, spec: Sequence[str], info: DataInfo) -> Optional[torch.Tensor]:
         """Turn CLI ``--cond`` strings into a condition tensor (domains with conditions override)."""
         from vaekit.core.errors import DataValidationError

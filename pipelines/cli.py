@@ -7,6 +7,8 @@ Stable contract (scripts rely on it):
 * ``vaekit generate RUN_DIR -n N --out FILE [--cond k=v ...]``
 * ``vaekit config CONFIG [--set k=v ...]``: the resolved config as YAML
 * ``vaekit list [configs|domains]``: ``list configs`` prints one ``domain:name`` a line
+* ``vaekit sweep CONFIG --set KEY=V1,V2,... [--out-dir DIR]``: one run per value, table + plots
+* ``vaekit study losses CONFIG [--set ...]``: pointwise vs perceptual vs adversarial terms
 
 CONFIG is a YAML path or a packaged ``domain:name``. Config and data errors exit with status 2
 and one line on stderr (``--debug`` shows the traceback); a training failure exits 1.
@@ -67,6 +69,30 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", help="print the fully resolved config")
     c.add_argument("config", metavar="CONFIG")
     add_set(c)
+
+    sw = sub.add_parser("sweep", help="train and evaluate one run per value of KEY=V1,V2,... (rate-distortion "
+                        "curves: --set objective.beta=0.1,0.3,1,3)")
+    sw.add_argument("config", metavar="CONFIG")
+    add_set(sw)
+    sw.add_argument("--out-dir", help="output folder (default runs/sweep-<domain>-<name>)")
+    sw.add_argument("--iw-samples", type=int, help="importance samples of each run's NLL (default: eval.iw_samples)")
+    sw.add_argument("--fresh", action="store_true", help="retrain runs that already exist")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    st = sub.add_parser("study", help="studies of what the latent stores (losses: pointwise vs perceptual vs "
+                        "adversarial reconstruction terms)")
+    st.add_argument("study", choices=["losses"])
+    st.add_argument("config", metavar="CONFIG")
+    add_set(st)
+    st.add_argument("--out-dir", help="output folder (default runs/study-losses-<domain>-<name>)")
+    st.add_argument("--variants", nargs="+", default=None, metavar="V",
+                    help="subset of: pointwise perceptual adversarial perceptual+adversarial")
+    st.add_argument("--perceptual-weight", type=float, default=100.0)
+    st.add_argument("--adversarial-weight", type=float, default=5.0)
+    st.add_argument("--feature-steps", type=int, default=2000, help="training steps of the feature network")
+    st.add_argument("--iw-samples", type=int, help="importance samples of each run's NLL")
+    st.add_argument("--fresh", action="store_true", help="retrain runs that already exist")
+    st.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     ls = sub.add_parser("list", help="list domains and packaged configs")
     ls.add_argument("what", nargs="?", choices=["configs", "domains"], default=None)
@@ -149,7 +175,29 @@ def _cmd_list(a) -> int:
     return 0
 
 
-_COMMANDS = {"train": _cmd_train, "evaluate": _cmd_evaluate, "generate": _cmd_generate, "config": _cmd_config,
+def _cmd_sweep(a) -> int:
+    from .studies import sweep
+
+    overrides = list(a.overrides) + (["train.progress=false"] if a.no_progress else [])
+    res = sweep(a.config, overrides, a.out_dir, resume="never" if a.fresh else "auto", iw_samples=a.iw_samples)
+    print(res["table"], end="")
+    print(f"(report: {res['report']})")
+    return 0
+
+
+def _cmd_study(a) -> int:
+    from .studies import LOSS_VARIANTS, study_losses
+
+    overrides = list(a.overrides) + (["train.progress=false"] if a.no_progress else [])
+    res = study_losses(a.config, overrides, a.out_dir, variants=a.variants or LOSS_VARIANTS,
+                       perceptual_weight=a.perceptual_weight, adversarial_weight=a.adversarial_weight,
+                       feature_steps=a.feature_steps, resume="never" if a.fresh else "auto", iw_samples=a.iw_samples)
+    print(res["table"], end="")
+    print(f"(report: {res['report']})")
+    return 0
+
+
+_COMMANDS = {"train": _cmd_train, "sweep": _cmd_sweep, "study": _cmd_study, "evaluate": _cmd_evaluate, "generate": _cmd_generate, "config": _cmd_config,
              "list": _cmd_list}
 
 

@@ -63,6 +63,13 @@ def _resolve_prior(prior, prior_module, batch_size: int):
     return prior, prior_module
 
 
+def _log_prior(prior: Distribution, prior_module, z: Tensor) -> Tensor:
+    """``log p(z)`` summed over units, ``(..., B)``; a bare factorised distribution needs no module."""
+    if prior_module is None:
+        return prior.log_prob(z).sum(-1)
+    return prior_module.log_prob(prior, z)
+
+
 def _kl(posterior: Distribution, prior: Distribution, z: Tensor, log_q_z: Tensor, prior_module
         ) -> Tuple[Tensor, bool, Tensor]:
     """KL per unit and ``log p(z)`` (``(B,)`` or ``(S, B)``, for importance weights).
@@ -70,7 +77,7 @@ def _kl(posterior: Distribution, prior: Distribution, z: Tensor, log_q_z: Tensor
     The KL is analytic when torch knows the pair, else the Monte-Carlo ``(B, 1)``
     ``log q(z|x) - log p(z)`` averaged over the samples drawn.
     """
-    log_p = prior_module.log_prob(prior, z)
+    log_p = _log_prior(prior, prior_module, z)
     try:
         return kl_divergence(posterior, prior), True, log_p
     except NotImplementedError:
@@ -124,7 +131,7 @@ class GaussianHead(LatentHead):
 
     def importance_sample(self, posterior, prior, prior_module, k):
         z = posterior.rsample((k,))
-        return z, posterior.log_prob(z).sum(-1), prior_module.log_prob(prior, z)
+        return z, posterior.log_prob(z).sum(-1), _log_prior(prior, prior_module, z)
 
 
 @HEADS.register("gumbel_softmax")
@@ -305,4 +312,4 @@ class FlowHead(GaussianHead):
 
     def importance_sample(self, posterior, prior, prior_module, k):
         z, log_q = posterior.rsample_and_log_prob((k,))
-        return z, log_q, prior_module.log_prob(prior, z)
+        return z, log_q, _log_prior(prior, prior_module, z)

@@ -396,9 +396,6 @@ def build_vae(cfg: ModelConfig, info: DataInfo) -> VAE:
     decoder = DECODERS.build(cfg.decoder.kind, cfg.decoder.params, where="model.decoder", wired=dict(
         latent_dim=head.z_dim, out_shape=info.shape, likelihood=likelihood,
         cond_dim=e_dim if cfg.condition.into_decoder else 0, **seq))
-    if info.kind == "sequence" and not decoder.autoregressive:
-        raise ConfigError(f"model.decoder.kind: token sequences need a sequence decoder such as 'gru'; got "
-                          f"{cfg.decoder.kind!r}.")
     prop = None
     if cfg.property_head is not None:
         p = cfg.property_head

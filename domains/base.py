@@ -198,6 +198,29 @@ class Domain(ABC):
             raise DataValidationError(f"--cond: domain {self.name!r} takes no condition; got {list(spec)}.")
         return None
 
+    def parse_class_cond(self, spec: Sequence[str], info: DataInfo, key: str) -> Optional[torch.Tensor]:
+        """``["<key>=K"]`` -> the class id ``K`` of a class-conditional model (shared by the
+        domains whose condition is an integer label); no class condition falls back to
+        :meth:`parse_cond`'s refusal."""
+        from vaekit.core.errors import DataValidationError, fmt_error
+
+        if not spec:
+            return None
+        if not info.n_cond_classes:
+            return Domain.parse_cond(self, spec, info)
+        k_max = info.n_cond_classes
+        if len(spec) != 1 or not spec[0].startswith(f"{key}="):
+            raise DataValidationError(fmt_error("--cond", f"{key}=K with K in [0, {k_max})", list(spec),
+                                                f"Pass e.g. --cond {key}=0."))
+        try:
+            k = int(spec[0].split("=", 1)[1])
+        except ValueError:
+            raise DataValidationError(fmt_error("--cond", f"an integer {key}", spec[0],
+                                                f"Pass e.g. {key}=0.")) from None
+        if not 0 <= k < k_max:
+            raise DataValidationError(fmt_error("--cond", f"{key} in [0, {k_max})", k, "Pick an existing class."))
+        return torch.tensor(k)
+
     @classmethod
     def configs_dir(cls) -> Path:
         """Folder of the domain's packaged ``configs/*.yaml``."""

@@ -67,21 +67,7 @@ class ImagesDomain(Domain):
                                             "Use a .npy or .png file name."))
 
     def parse_cond(self, spec: Sequence[str], info: DataInfo):
-        if not spec:
-            return None
-        if not info.n_cond_classes:
-            return super().parse_cond(spec, info)
-        if len(spec) != 1 or not spec[0].startswith("label="):
-            raise DataValidationError(fmt_error("--cond", f"label=K with K in [0, {info.n_cond_classes})", list(spec),
-                                                "Pass e.g. --cond label=3."))
-        try:
-            k = int(spec[0].split("=", 1)[1])
-        except ValueError:
-            raise DataValidationError(fmt_error("--cond", "an integer label", spec[0], "Pass e.g. label=3.")) from None
-        if not 0 <= k < info.n_cond_classes:
-            raise DataValidationError(fmt_error("--cond", f"label in [0, {info.n_cond_classes})", k,
-                                                "Pick an existing class."))
-        return torch.tensor(k)
+        return self.parse_class_cond(spec, info, "label")
 
 
 DOMAIN = ImagesDomain()

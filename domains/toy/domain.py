@@ -60,20 +60,7 @@ class ToyDomain(Domain):
         return path
 
     def parse_cond(self, spec: Sequence[str], info: DataInfo):
-        if not spec:
-            return None
-        if not info.n_cond_classes:
-            return super().parse_cond(spec, info)
-        if len(spec) != 1 or not spec[0].startswith("cluster="):
-            raise DataValidationError(f"--cond: toy conditions are given as cluster=K with K in "
-                                      f"[0, {info.n_cond_classes}); got {list(spec)}.")
-        try:
-            k = int(spec[0].split("=", 1)[1])
-        except ValueError:
-            raise DataValidationError(f"--cond: cluster must be an integer; got {spec[0]!r}.") from None
-        if not 0 <= k < info.n_cond_classes:
-            raise DataValidationError(f"--cond: cluster must lie in [0, {info.n_cond_classes}); got {k}.")
-        return torch.tensor(k)
+        return self.parse_class_cond(spec, info, "cluster")
 
 
 DOMAIN = ToyDomain()

@@ -424,14 +424,14 @@ def test_gaussian_head_with_categorical_prior_is_config_error():
 
 
 def test_gru_decoder_on_vector_data_is_config_error():
-    with pytest.raises(ConfigError, match=r"model\.decoder\.kind: 'gru' decodes token sequences.*vector"):
+    with pytest.raises(ConfigError, match=r"model\.decoder\.kind: 'gru' models sequence data but the data is vector.*conv, mlp"):
         build_vae(_mlp_cfg(decoder=ComponentConfig("gru")), VEC)
 
 
 def test_mlp_decoder_on_sequences_is_config_error():
     cfg = ModelConfig(latent_dim=D, encoder=ComponentConfig("gru", {"embed_dim": 4, "hidden_dim": 6}),
                       decoder=ComponentConfig("mlp", {"hidden_dims": [8]}))
-    with pytest.raises(ConfigError, match=r"model\.decoder\.kind: token sequences need a sequence decoder"):
+    with pytest.raises(ConfigError, match=r"model\.decoder\.kind: 'mlp' models vector or image data but the data is sequence.*gru, lstm"):
         build_vae(cfg, SEQ)
 
 

@@ -251,8 +251,9 @@ def _nonfinite_error(step: int, terms: Dict[str, float], lr: float, precision: s
 class _JsonlLog:
     """Append-only metrics log written by rank 0; truncated to the resumed step on resume."""
 
-    def __init__(self, path: Optional[Path], enabled: bool):
+    def __init__(self, path: Optional[Path], enabled: bool, on_record: Optional[Callable] = None):
         self.path = path if enabled else None
+        self.on_record = on_record if enabled else None
 
     def truncate_after(self, step: int) -> None:
         if self.path is None or not self.path.exists():
@@ -271,6 +272,8 @@ class _JsonlLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a") as f:
                 f.write(json.dumps(record) + "\n")
+        if self.on_record is not None:
+            self.on_record(record)
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -321,7 +324,8 @@ def evaluate_loss(model: nn.Module, objective, dataset, collate, cfg: TrainConfi
 def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_dir: Optional[str | Path] = None,
         resume: Literal["auto", "never", "must"] = "auto", env: Optional[DistEnv] = None,
         extra_state: Optional[Dict[str, Any]] = None, log: Optional[Callable[[str], None]] = None,
-        val_metrics: Optional[Callable[[nn.Module], Dict[str, float]]] = None) -> TrainState:
+        val_metrics: Optional[Callable[[nn.Module], Dict[str, float]]] = None,
+        on_record: Optional[Callable[[Dict[str, Any]], None]] = None) -> TrainState:
     """Train ``model`` with ``objective`` on ``data.train``; validate on ``data.val``.
 
     Parameters
@@ -341,6 +345,9 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
         Plain values stored in every checkpoint (e.g. the resolved config).
     log : callable, optional
         Receives human-readable messages (rank 0).
+    on_record : callable, optional
+        Receives every ``metrics.jsonl`` record (rank 0) as it is written, e.g. to forward
+        it to an experiment tracker (TensorBoard, MLflow: :mod:`vaekit.pipelines.tracking`).
 
     Returns
     -------
@@ -356,7 +363,8 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
         raise ConfigError("train: the training split is empty; got 0 examples. Check the data section.")
     global_batch = _effective_batch(n_train, cfg, env.world_size, say)
     ckpt_dir = Path(run_dir) / "checkpoints" if run_dir is not None else None
-    jlog = _JsonlLog(Path(run_dir) / "metrics.jsonl" if run_dir is not None else None, env.is_main)
+    jlog = _JsonlLog(Path(run_dir) / "metrics.jsonl" if run_dir is not None else None, env.is_main,
+                     on_record)
 
     decay, no_decay = [], []
     for name, p in model.named_parameters():

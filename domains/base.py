@@ -190,6 +190,13 @@ class Domain(ABC):
         molecules domain's own)."""
         return None
 
+    def report_sections(self, ctx: EvalContext, result: Dict[str, Any]) -> List[Any]:
+        """The domain's own view in the run report (``report.html``): a list of
+        :class:`vaekit.domains.report_parts.Section` (e.g. molecule grids, ROC curves,
+        transfer examples). ``ctx`` is the evaluation's context (its ``extra`` cache holds what
+        the metrics computed), ``result`` the flat result of ``vaekit evaluate``. Default: none."""
+        return []
+
     def parse_cond(self, spec: Sequence[str], info: DataInfo) -> Optional[torch.Tensor]:
         """Turn CLI ``--cond`` strings into a condition tensor (domains with conditions override)."""
         from vaekit.core.errors import DataValidationError

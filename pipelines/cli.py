@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 from vaekit.core.errors import (CheckpointError, ConfigError, DataValidationError, MissingDependencyError,
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--iw-samples", type=int, help="importance samples for the NLL (default: eval.iw_samples)")
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     e.add_argument("--device", default="auto")
+    e.add_argument("--no-report", action="store_true", help="do not write RUN_DIR/report.html")
 
     g = sub.add_parser("generate", help="sample from a trained run")
     g.add_argument("run_dir", metavar="RUN_DIR")
@@ -94,6 +96,18 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--fresh", action="store_true", help="retrain runs that already exist")
     st.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    dm = sub.add_parser("demo", help="train + evaluate every domain's embedded default; one summary table and "
+                        "report.html (re-running resumes)")
+    dm.add_argument("--domain", nargs="+", default=None, metavar="D",
+                    help="only these domains (toy molecules anomaly recsys text)")
+    dm.add_argument("--out-dir", default="runs/demo", help="output folder (default runs/demo)")
+    dm.add_argument("--fresh", action="store_true", help="retrain domains already done")
+    dm.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    rn = sub.add_parser("runs", help="past runs under a folder with their key metrics (newest first)")
+    rn.add_argument("root", nargs="?", default="runs", help="folder to search (default runs)")
+    rn.add_argument("--json", action="store_true", help="one JSON list on stdout")
+
     ls = sub.add_parser("list", help="list domains and packaged configs")
     ls.add_argument("what", nargs="?", choices=["configs", "domains"], default=None)
     return p
@@ -106,6 +120,25 @@ def _cmd_train(a) -> int:
     overrides = list(a.overrides) + (["train.progress=false"] if a.no_progress else [])
     cfg = load_config(a.config, overrides)
     train_run(cfg, a.run_dir, resume="never" if a.fresh else "auto")
+    return 0
+
+
+def _cmd_demo(a) -> int:
+    from .demo import run_demo
+
+    res = run_demo(a.domain, a.out_dir, fresh=a.fresh, progress=not a.no_progress)
+    print(res["table"], end="")
+    print(f"report: {res['report']}")
+    return 0
+
+
+def _cmd_runs(a) -> int:
+    from .history import find_runs, format_runs
+
+    if not Path(a.root).is_dir():
+        raise ConfigError(f"vaekit runs: {a.root} is not a folder; pass the folder your runs are in (default runs).")
+    rows = find_runs(a.root)
+    print(json.dumps(rows) if a.json else format_runs(rows), end="\n" if a.json else "")
     return 0
 
 
@@ -122,14 +155,14 @@ def _cmd_evaluate(a) -> int:
 
     from .runs import evaluate_run, jsonable
 
-    res = evaluate_run(a.run_dir, a.split, a.device, a.iw_samples)
+    res = evaluate_run(a.run_dir, a.split, a.device, a.iw_samples, report=not a.no_report)
     if a.json:
         print(json.dumps(jsonable(res), allow_nan=False))
         return 0
     print(f"{res['domain']}:{res['name']} at step {res['step']} on {res['split']} ({res['n_examples']} examples)")
     print("  " + summary_line(res))
     skip = {"domain", "name", "split", "step", "spectrum", "metric_directions", "warnings", "notes",
-            "active_unit_variance"}
+            "active_unit_variance", "report"}
     width = max(len(k) for k in res)
     for k, v in res.items():
         if k not in skip:
@@ -140,7 +173,7 @@ def _cmd_evaluate(a) -> int:
         print(f"warning: {w}")
     for note in res["notes"]:
         print(f"note: {note}")
-    print(f"(written to {a.run_dir}/eval.json)")
+    print(f"(written to {a.run_dir}/eval.json" + (f" and {res['report']})" if "report" in res else ")"))
     return 0
 
 
@@ -198,7 +231,7 @@ def _cmd_study(a) -> int:
 
 
 _COMMANDS = {"train": _cmd_train, "sweep": _cmd_sweep, "study": _cmd_study, "evaluate": _cmd_evaluate, "generate": _cmd_generate, "config": _cmd_config,
-             "list": _cmd_list}
+             "demo": _cmd_demo, "runs": _cmd_runs, "list": _cmd_list}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

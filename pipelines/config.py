@@ -3,7 +3,8 @@
 A run config has the sections ``domain``, ``name``, ``data`` (the domain's ``DataConfig``),
 ``model`` (:class:`~vaekit.core.vae.ModelConfig`), ``objective``
 (:class:`~vaekit.core.objectives.ObjectiveConfig`), ``train``
-(:class:`~vaekit.core.trainer.TrainConfig`) and ``eval`` (:class:`EvalConfig`). ``CONFIG`` on
+(:class:`~vaekit.core.trainer.TrainConfig`), ``eval`` (:class:`EvalConfig`) and ``tracking``
+(:class:`~vaekit.pipelines.tracking.TrackingConfig`: TensorBoard, MLflow). ``CONFIG`` on
 the command line is a YAML path or ``domain:name`` for a packaged config.
 """
 from __future__ import annotations
@@ -21,6 +22,8 @@ from vaekit.core.registry import did_you_mean
 from vaekit.core.trainer import TrainConfig
 from vaekit.core.vae import ModelConfig
 from vaekit.domains import domain_names, get_domain
+
+from .tracking import TrackingConfig
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class RunConfig:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     @property
     def data_config(self):

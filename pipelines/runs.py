@@ -27,10 +27,11 @@ from vaekit.core.types import DataInfo
 from vaekit.domains import EvalContext, get_domain
 
 from .config import RunConfig, config_from_dict, dump_config
+from .tracking import Trackers, open_trackers
 
 # Keys that may change when a run is resumed (they do not change what is being trained).
 _RESUMABLE_CHANGES = ("train.max_steps", "train.progress", "train.num_workers", "train.device",
-                      "train.eval_batch_size", "eval.")
+                      "train.eval_batch_size", "eval.", "tracking.")
 
 
 def _err(msg: str) -> None:
@@ -101,7 +102,8 @@ def _prepare_run_dir(cfg: RunConfig, run_dir: Path, resume: str, env: DistEnv) -
     new = yaml.safe_load(dump_config(cfg))
     if cfg_file.exists():
         if resume == "never":
-            for name in ("checkpoints", "metrics.jsonl", "diagnostics.json", "eval.json"):
+            for name in ("checkpoints", "metrics.jsonl", "diagnostics.json", "eval.json", "report.html",
+                         "report.json", "tensorboard", "mlflow_run.txt"):
                 p = run_dir / name
                 if p.is_dir():
                     shutil.rmtree(p)
@@ -153,9 +155,13 @@ def train_run(cfg: RunConfig, run_dir: Optional[str | Path] = None, resume: str 
             log(f"vaekit: training {cfg.domain}:{cfg.name} ({n_params:,} parameters, {len(data.train):,} train "
                 f"examples) on {env.device}" + (f" x {env.world_size} processes" if env.enabled else "")
                 + f" -> {run_dir}")
-        state = fit(model, objective, data, cfg.train, run_dir=run_dir, resume="auto" if resume == "never" else resume,
-                    env=env, extra_state={"config": yaml.safe_load(dump_config(cfg))}, log=log,
-                    val_metrics=domain.validation_metrics(data))
+        resolved = yaml.safe_load(dump_config(cfg))
+        trackers = open_trackers(cfg.tracking, run_dir, resolved, log) if env.is_main else []
+        with Trackers(trackers) as tracked:
+            state = fit(model, objective, data, cfg.train, run_dir=run_dir,
+                        resume="auto" if resume == "never" else resume, env=env, extra_state={"config": resolved},
+                        log=log, val_metrics=domain.validation_metrics(data),
+                        on_record=tracked.log if trackers else None)
         summary: Dict[str, Any] = {"run_dir": str(run_dir), "step": state.step, "best_step": state.best_step,
                                    "val": state.last_val, "elapsed_s": state.elapsed_s}
         if env.is_main:
@@ -252,13 +258,15 @@ def load_run(run_dir: str | Path, device: str = "auto", which: str = "best"):
     return cfg, domain, model, info, ck.get("train_state", {})
 
 
-def evaluate_run(run_dir: str | Path, split: Optional[str] = None, device: str = "auto",
-                 iw_samples: Optional[int] = None) -> Dict[str, Any]:
-    """Diagnostics and domain metrics of a trained run on ``split``; writes ``eval.json``.
+def evaluation(run_dir: str | Path, split: Optional[str] = None, device: str = "auto",
+               iw_samples: Optional[int] = None):
+    """Evaluate a trained run and keep what the report needs.
 
-    Returns one flat mapping: the diagnostics (``kl``, ``rate``, ``distortion``, ``elbo``,
-    ``active_units``, ``kl_per_dim``, ``isotropy``, ``mutual_info``, ``nll_iw``...) and the
-    domain's metrics, plus ``split``, ``step`` and ``domain``.
+    Returns
+    -------
+    (dict, EvalContext, Domain)
+        The flat result (see :func:`evaluate_run`), the context the metrics filled (its
+        ``extra`` cache holds their outputs) and the run's domain.
     """
     cfg, domain, model, info, tstate = load_run(run_dir, device)
     split = split or cfg.eval.split
@@ -283,6 +291,27 @@ def evaluate_run(run_dir: str | Path, split: Optional[str] = None, device: str =
         directions.update({k2: metric.direction(k2) for k2 in vals})
     res["metric_directions"] = directions
     _write_json(Path(run_dir) / "eval.json", res)
+    trackers = open_trackers(cfg.tracking, Path(run_dir), yaml.safe_load(dump_config(cfg)), _err)
+    with Trackers(trackers) as tracked:
+        tracked.log_final(res, int(res.get("step") or 0))
+    torch.manual_seed(cfg.train.seed)  # the report's own sampling is reproducible too
+    return res, ctx, domain
+
+
+def evaluate_run(run_dir: str | Path, split: Optional[str] = None, device: str = "auto",
+                 iw_samples: Optional[int] = None, report: bool = True) -> Dict[str, Any]:
+    """Diagnostics and domain metrics of a trained run on ``split``; writes ``eval.json`` and,
+    with ``report``, the self-contained ``report.html`` (:mod:`vaekit.pipelines.report`).
+
+    Returns one flat mapping: the diagnostics (``kl``, ``rate``, ``distortion``, ``elbo``,
+    ``active_units``, ``kl_per_dim``, ``isotropy``, ``mutual_info``, ``nll_iw``...) and the
+    domain's metrics, plus ``split``, ``step``, ``domain`` and (with ``report``) ``report``.
+    """
+    res, ctx, domain = evaluation(run_dir, split, device, iw_samples)
+    if report:
+        from .report import write_run_report
+
+        res["report"] = str(write_run_report(run_dir, res, ctx, domain))
     return res
 
 

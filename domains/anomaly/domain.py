@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List
+from typing import Any, Dict, List
 
 import torch
 
 from vaekit.core.types import DataBundle, DataInfo
 
-from ..base import Domain, Metric
+from ..base import Domain, EvalContext, Metric
 from ..tables import check_table_suffix, write_table
 from .data import AnomalyDataConfig, load_anomaly
 from .evaluation import AnomalyEvalOptions, BaselineMetrics, DetectionMetrics
@@ -33,6 +33,13 @@ class AnomalyDomain(Domain):
 
         df = inverse_transform(info.extra["preprocessor"], x.reshape(x.shape[0], -1).float().cpu().numpy())
         return df.to_dict(orient="records")
+
+    def report_sections(self, ctx: EvalContext, result: Dict[str, Any]) -> List[Any]:
+        """ROC and precision-recall curves (the VAE against the baselines) and the most anomalous
+        records with their main features (:mod:`~vaekit.domains.anomaly.report`)."""
+        from .report import report_sections
+
+        return report_sections(ctx, result)
 
     def save_samples(self, samples: List[Any], path: Path, info: DataInfo) -> Path:
         """``.csv``/``.tsv``/``.parquet`` table of generated records (original columns)."""

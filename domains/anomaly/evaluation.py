@@ -15,6 +15,11 @@ from ..base import EvalContext, Metric
 from .metrics import anomaly_scores_report
 from .scoring import SCORES, anomaly_scores
 
+#: ``EvalContext.extra`` keys of the scores the metrics compute, read again by the run report
+#: (:mod:`~vaekit.domains.anomaly.report`) so that it draws the very scores the metrics measured.
+VAE_SCORES = "anomaly/vae_scores"
+BASELINE_SCORES = "anomaly/baseline_scores"
+
 
 @dataclass(frozen=True)
 class AnomalyEvalOptions:
@@ -65,6 +70,38 @@ def _labels(ctx: EvalContext, what: str):
     return y.numpy().astype(np.int64)
 
 
+def vae_scores(ctx: EvalContext) -> np.ndarray:
+    """The model's anomaly scores (``eval.options.score``) of the evaluated split, once per context.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        float64 nats, higher = more anomalous; cached under :data:`VAE_SCORES`.
+    """
+    o = _options(ctx)
+    return ctx.cached(VAE_SCORES, lambda: anomaly_scores(ctx.model, ctx.dataset.x.numpy(), o.score,
+                                                         o.n_score_samples, seed=ctx.seed))
+
+
+def baseline_scores(ctx: EvalContext) -> Dict[str, np.ndarray]:
+    """Every ``eval.options.baselines`` detector fitted on the train split, scoring the evaluated one.
+
+    Returns
+    -------
+    dict of str -> ndarray, shape (n,)
+        Detector name (as configured) -> its scores, in the configured order; cached under
+        :data:`BASELINE_SCORES`.
+    """
+    from .benchmark import fit_score, pyod_baselines
+
+    def fit_all():
+        x_train, x_eval = ctx.data.train.x.numpy(), ctx.dataset.x.numpy()
+        return {name: fit_score(make(ctx.seed), x_train, x_eval)[0]
+                for name, make in pyod_baselines(_options(ctx).baselines).items()}
+
+    return ctx.cached(BASELINE_SCORES, fit_all)
+
+
 class DetectionMetrics(Metric):
     """The model's anomaly scores on the evaluated split against its labels."""
 
@@ -77,8 +114,7 @@ class DetectionMetrics(Metric):
         y = _labels(ctx, "detect")
         if y is None:
             return {}
-        s = anomaly_scores(ctx.model, ctx.dataset.x.numpy(), o.score, o.n_score_samples, seed=ctx.seed)
-        return {f"detect/{k}": float(v) for k, v in anomaly_scores_report(y, s, fpr=o.fpr).items()}
+        return {f"detect/{k}": float(v) for k, v in anomaly_scores_report(y, vae_scores(ctx), fpr=o.fpr).items()}
 
 
 class BaselineMetrics(Metric):
@@ -89,16 +125,12 @@ class BaselineMetrics(Metric):
     needs = ("data",)
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        from .benchmark import fit_score, pyod_baselines
-
         o = _options(ctx)
         y = _labels(ctx, "baseline")
         if y is None or not o.baselines:
             return {}
-        x_train, x_eval = ctx.data.train.x.numpy(), ctx.dataset.x.numpy()
         out = {}
-        for name, make in pyod_baselines(o.baselines).items():
-            s, _, _ = fit_score(make(ctx.seed), x_train, x_eval)
+        for name, s in baseline_scores(ctx).items():
             rep = anomaly_scores_report(y, s, fpr=o.fpr)
             key = name.lower().replace("-", "_")
             out[f"baseline/{key}_roc_auc"] = float(rep["roc_auc"])

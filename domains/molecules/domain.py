@@ -52,6 +52,12 @@ class MoleculesDomain(Domain):
                 f.write("".join(f"{s}\n" for s in samples))
         return path
 
+    def report_sections(self, ctx, result):
+        """Generated molecules (grid, properties, sample quality) and property histograms; see :mod:`.report`."""
+        from .report import report_sections  # loaded only when a report is written
+
+        return report_sections(ctx, result)
+
     def parse_cond(self, spec: Sequence[str], info: DataInfo):
         """``["logp=2.5", "qed=0.7"]`` -> the standardised condition row ``(k,)``."""
         names = (info.extra.get("condition") or {}).get("names") or []

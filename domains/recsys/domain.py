@@ -49,6 +49,13 @@ class RecsysDomain(Domain):
         return ranking_validation(val.x, val.y, ks=sorted({min(k, n_items) for k in (20, 50, 100)}),
                                   exclude=val.exclude)
 
+    def report_sections(self, ctx, result):
+        """Recall/NDCG by k beside EASE and popularity, and example recommendations
+        (:mod:`vaekit.domains.recsys.report`)."""
+        from .report import report_sections
+
+        return report_sections(ctx, result)
+
     def decode(self, x: torch.Tensor, info: DataInfo) -> List[Any]:
         """Item probabilities ``(N, n_items)`` -> the ``TOP_ITEMS`` most probable item ids per row."""
         ids = np.asarray(info.extra["item_ids"], dtype=object)

@@ -4,7 +4,7 @@ EASE and popularity fitted on the same training rows, side by side."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -16,6 +16,9 @@ BASELINES = ("EASE", "popularity")
 #: Steck 2019 tunes EASE's L2 weight on validation data; this is the grid searched when
 #: ``ease_l2`` is null.
 EASE_GRID = (1.0, 10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
+#: Cut-offs of the run report's Recall/NDCG-by-k view (clipped to the catalogue), ranked in the
+#: same pass as ``eval.options.ks`` (see :func:`ranking`).
+CURVE_KS = (1, 5, 10, 20, 50, 100)
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,60 @@ def _options(ctx: EvalContext) -> RecsysEvalOptions:
     return ctx.options if isinstance(ctx.options, RecsysEvalOptions) else RecsysEvalOptions()
 
 
-def report_for(scores: np.ndarray, ds, opts: RecsysEvalOptions) -> Dict[str, float]:
-    """:func:`~vaekit.domains.recsys.metrics.ranking_report` of ``scores`` for a val/test
-    dataset (targets ``ds.y``, excluded items ``ds.exclude``)."""
+def cutoffs(ks, n_items: int) -> List[int]:
+    """The distinct cut-offs of ``ks``, each clipped to the catalogue size ``n_items``, sorted."""
+    return sorted({min(int(k), n_items) for k in ks})
+
+
+def _metric_keys(opts: RecsysEvalOptions, n_items: int) -> List[str]:
+    """The keys a metric reports: recall, precision, NDCG and coverage at each ``opts.ks``."""
+    return [f"{m}@{k}" for k in cutoffs(opts.ks, n_items) for m in ("recall", "precision", "ndcg", "coverage")]
+
+
+def ranking(ctx: EvalContext, model: str, scores: Callable[[], np.ndarray]) -> Dict[str, float]:
+    """:func:`~vaekit.domains.recsys.metrics.ranking_report` of one model on the evaluated split,
+    at ``eval.options.ks`` and :data:`CURVE_KS`, computed once per context.
+
+    The result is cached in ``ctx.extra["recsys/ranking/<model>"]``, so the run report reads the
+    rankings the metrics made instead of scoring again (or refitting EASE). Ranking once at the
+    largest cut-off gives every smaller cut-off the prefix of the same list (:func:`top_k`
+    breaks ties by item index), so adding :data:`CURVE_KS` leaves the metric values unchanged.
+
+    Parameters
+    ----------
+    ctx : EvalContext
+    model : str
+        Cache key and label (``"VAE"``, ``"EASE"``, ``"popularity"``).
+    scores : callable
+        ``() -> (n_users, n_items)`` item scores of the split's fold-in rows; called only on a
+        cache miss.
+
+    Returns
+    -------
+    dict
+        ``"recall@k"``, ``"precision@k"``, ``"ndcg@k"``, ``"coverage@k"`` and ``"n_users"``.
+    """
     from .metrics import ranking_report
 
-    ks = sorted({min(int(k), scores.shape[1]) for k in opts.ks})
-    return ranking_report(scores, ds.y, ks=ks, exclude=ds.exclude, denominator=opts.recall_denominator)
+    def run() -> Dict[str, float]:
+        ds, opts = ctx.dataset, _options(ctx)
+        s = scores()
+        ks = cutoffs([*opts.ks, *CURVE_KS], s.shape[1])
+        return ranking_report(s, ds.y, ks=ks, exclude=ds.exclude, denominator=opts.recall_denominator)
+
+    return ctx.cached(f"recsys/ranking/{model}", run)
+
+
+def vae_ranking(ctx: EvalContext) -> Dict[str, float]:
+    """:func:`ranking` of the trained VAE (decoder logits at the posterior mean)."""
+    from .models import item_scores
+
+    return ranking(ctx, "VAE", lambda: item_scores(ctx.model, ctx.dataset.x, ctx.batch_size, ctx.device))
+
+
+def baseline_ranking(ctx: EvalContext, name: str) -> Dict[str, float]:
+    """:func:`ranking` of the baseline ``name`` (of :data:`BASELINES`) fitted on the training rows."""
+    return ranking(ctx, name, lambda: _fit_baseline(ctx, name).predict_scores(ctx.dataset.x))
 
 
 class RankingMetrics(Metric):
@@ -75,11 +125,8 @@ class RankingMetrics(Metric):
     needs = ("model", "data")
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        from .models import item_scores
-
-        ds = ctx.dataset
-        scores = item_scores(ctx.model, ds.x, ctx.batch_size, ctx.device)
-        return {f"rank/{k}": v for k, v in report_for(scores, ds, _options(ctx)).items() if k != "n_users"}
+        rep = vae_ranking(ctx)
+        return {f"rank/{k}": rep[k] for k in _metric_keys(_options(ctx), ctx.dataset.x.shape[1])}
 
 
 def tune_ease_l2(train, val_ds, grid=EASE_GRID, k: int = 100) -> float:
@@ -97,6 +144,19 @@ def tune_ease_l2(train, val_ds, grid=EASE_GRID, k: int = 100) -> float:
     return float(best_l2)
 
 
+def _fit_baseline(ctx: EvalContext, name: str):
+    """EASE (L2 weight from ``eval.options`` or tuned on validation) or popularity, fitted on
+    the training rows."""
+    from .baselines import EASERecommender, PopularityRecommender
+
+    train = ctx.data.train.x
+    if name == "EASE":
+        opts = _options(ctx)
+        l2 = opts.ease_l2 if opts.ease_l2 is not None else tune_ease_l2(train, ctx.data.val)
+        return EASERecommender(l2=l2).fit(train)
+    return PopularityRecommender().fit(train)
+
+
 class BaselineMetrics(Metric):
     """EASE (Steck 2019) and popularity fitted on the training rows, on the same split (keys
     ``baseline/ease_recall@k``, ``baseline/popularity_ndcg@k``, ...)."""
@@ -106,18 +166,10 @@ class BaselineMetrics(Metric):
     needs = ("data",)
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        from .baselines import EASERecommender, PopularityRecommender
-
         opts = _options(ctx)
-        train = ctx.data.train.x
-        ds = ctx.dataset
+        keys = _metric_keys(opts, ctx.dataset.x.shape[1])
         out: Dict[str, float] = {}
         for name in opts.baselines:
-            if name == "EASE":
-                l2 = opts.ease_l2 if opts.ease_l2 is not None else tune_ease_l2(train, ctx.data.val)
-                rec = EASERecommender(l2=l2).fit(train)
-            else:
-                rec = PopularityRecommender().fit(train)
-            rep = report_for(rec.predict_scores(ds.x), ds, opts)
-            out.update({f"baseline/{name.lower()}_{k}": v for k, v in rep.items() if k != "n_users"})
+            rep = baseline_ranking(ctx, name)
+            out.update({f"baseline/{name.lower()}_{k}": rep[k] for k in keys})
         return out

@@ -29,6 +29,13 @@ class TextDomain(Domain):
     def metrics(self) -> List[Metric]:
         return [StyleTransfer(), Reconstruction(), Samples()]
 
+    def report_sections(self, ctx, result):
+        """Transfer examples beside their sources, the transfer scores beside the copy baseline,
+        reconstructions, samples and an interpolation (:mod:`.report`)."""
+        from .report import report_sections
+
+        return report_sections(ctx, result)
+
     def decode(self, x: torch.Tensor, info: DataInfo) -> List[Any]:
         return decode_ids(x, info)
 

@@ -15,6 +15,10 @@ NLL per sentence, nats), ``ppl_iw`` (perplexity per token incl. ``<eos>``), ``kl
   (``human/*``), and ``classifier/acc`` of the judge on the original sentences.
 * :class:`Reconstruction`: greedy reconstructions' corpus BLEU to the inputs and exact-match rate.
 * :class:`Samples`: prior samples' distinct-1/2 (share of distinct uni/bigrams) and LM perplexity.
+
+The decoded sentences behind these numbers (:func:`transfer_outputs`,
+:func:`reconstruction_outputs`, :func:`sample_outputs`) are cached in ``EvalContext.extra``,
+so the run report (:mod:`.report`) shows the very sentences that were scored without decoding again.
 """
 from __future__ import annotations
 
@@ -96,6 +100,11 @@ def judge(ctx: EvalContext) -> StyleClassifier:
     return ctx.cached("text/judge", fit)
 
 
+def judged_styles(ctx: EvalContext, sentences: List[str]) -> List[str]:
+    """The style :func:`judge` assigns to each sentence, normalised as the metrics do."""
+    return [str(v) for v in judge(ctx).predict(_norm(sentences, _options(ctx)))]
+
+
 def fluency_lm(ctx: EvalContext) -> KneserNeyLM:
     """The Kneser-Ney LM fitted on the training split (cached)."""
     opts = _options(ctx)
@@ -116,6 +125,129 @@ def _can_transfer(ctx: EvalContext) -> bool:
     return bool(m.conditional and m.cond_embedder.n_classes >= 2 and ctx.dataset.labels is not None)
 
 
+@dataclass
+class TransferOutputs:
+    """The evaluated split's first sentences rewritten into the next style, as scored.
+
+    Attributes
+    ----------
+    sources : list of str
+    styles : list of str
+        The sources' labels.
+    targets : list of str
+        The labels each output should have (the next label: the flip for two styles).
+    outputs : list of str
+        The model's greedy rewrites.
+    references : list of str, optional
+        Human rewrites, when the split has them.
+    """
+
+    sources: List[str]
+    styles: List[str]
+    targets: List[str]
+    outputs: List[str]
+    references: Optional[List[str]] = None
+
+
+@dataclass
+class ReconOutputs:
+    """Greedy reconstructions of the evaluated split's first sentences, as scored.
+
+    Attributes
+    ----------
+    sources : list of str
+        The inputs as the model saw them (truncated to ``max_len``).
+    outputs : list of str
+    styles : list of str, optional
+        The style each was decoded with (conditional models only).
+    """
+
+    sources: List[str]
+    outputs: List[str]
+    styles: Optional[List[str]] = None
+
+
+@dataclass
+class SampleOutputs:
+    """Prior samples (``x ~ p(x|z)``), as scored by :class:`Samples`.
+
+    Attributes
+    ----------
+    texts : list of str
+    styles : list of str, optional
+        The style code of each sample (conditional models only).
+    """
+
+    texts: List[str]
+    styles: Optional[List[str]] = None
+
+
+def transfer_outputs(ctx: EvalContext) -> Optional[TransferOutputs]:
+    """The style-transfer rewrites of :class:`StyleTransfer` (cached); ``None`` without a style code
+    or without labels on the split."""
+    def run() -> Optional[TransferOutputs]:
+        if not _can_transfer(ctx):
+            return None
+        from .style import transfer
+
+        opts = _options(ctx)
+        sources, labels, refs = _split_text(ctx, opts.max_examples)
+        names = list(ctx.data.info.extra["labels"])
+        targets = [names[(names.index(v) + 1) % len(names)] for v in labels]
+        from_style = labels if ctx.model.cond_into_encoder else None
+        outputs = transfer(ctx.model, ctx.data.info, sources, targets, from_style=from_style,
+                           batch_size=opts.batch_size)
+        return TransferOutputs(list(sources), list(labels), targets, outputs, None if refs is None else list(refs))
+
+    return ctx.cached("text/transfer", run)
+
+
+def reconstruction_outputs(ctx: EvalContext) -> Optional[ReconOutputs]:
+    """The greedy reconstructions of :class:`Reconstruction` (cached); ``None`` for a conditional
+    model on a split without labels (its decoder needs each sentence's style)."""
+    def run() -> Optional[ReconOutputs]:
+        from .style import reconstruct
+
+        opts = _options(ctx)
+        sources, labels, _ = _split_text(ctx, opts.max_examples)
+        style = labels if ctx.model.conditional else None
+        if ctx.model.conditional and labels is None:
+            return None
+        outs = reconstruct(ctx.model, ctx.data.info, sources, style, batch_size=opts.batch_size)
+        # compared as the model saw them: truncated to max_len (already lower-cased if the data is)
+        srcs = [" ".join(s.split()[: int(ctx.data.info.shape[0]) - 1]) for s in sources]
+        return ReconOutputs(srcs, outs, None if style is None else list(style))
+
+    return ctx.cached("text/reconstructions", run)
+
+
+def sample_outputs(ctx: EvalContext) -> Optional[SampleOutputs]:
+    """The ``eval.n_samples`` prior samples of :class:`Samples` (cached; seeded by ``ctx.seed``,
+    styles drawn uniformly for a cVAE); ``None`` for a conditional model without style classes."""
+    def run() -> Optional[SampleOutputs]:
+        import torch
+
+        opts = _options(ctx)
+        m = ctx.model
+        n = ctx.n_samples
+        g = torch.Generator(device=ctx.device).manual_seed(ctx.seed)
+        cond = None
+        if m.conditional:
+            if not m.cond_embedder.n_classes:
+                return None
+            cond = torch.randint(0, m.cond_embedder.n_classes, (n,), generator=g, device=ctx.device)
+        outs: List[str] = []
+        for i in range(0, n, opts.batch_size):
+            c = None if cond is None else cond[i:i + opts.batch_size]
+            z = m.sample_prior(min(opts.batch_size, n - i), c, generator=g)
+            outs.extend(decode_ids(m.generate(z, c, generator=g, sample_x=True), ctx.data.info))
+        names = [str(v) for v in ctx.data.info.extra["labels"]] if cond is not None else []
+        styles = None if cond is None else [names[k] for k in cond.tolist()]
+        return SampleOutputs(outs, styles)
+
+    return ctx.cached("text/samples", run)
+
+
 class StyleTransfer(Metric):
     """Transfer accuracy, self-/ref-BLEU and fluency of style transfer, beside copy and human rows."""
 
@@ -127,17 +259,11 @@ class StyleTransfer(Metric):
         return "lower" if key.endswith("lm_ppl") else "higher"
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        if not _can_transfer(ctx):
+        tr = transfer_outputs(ctx)
+        if tr is None:
             return {}
-        from .style import transfer
-
         opts = _options(ctx)
-        sources, labels, refs = _split_text(ctx, opts.max_examples)
-        names = list(ctx.data.info.extra["labels"])
-        targets = [names[(names.index(v) + 1) % len(names)] for v in labels]
-        from_style = labels if ctx.model.cond_into_encoder else None
-        outputs = transfer(ctx.model, ctx.data.info, sources, targets, from_style=from_style,
-                           batch_size=opts.batch_size)
+        sources, labels, refs, targets, outputs = tr.sources, tr.styles, tr.references, tr.targets, tr.outputs
         clf, lm = judge(ctx), fluency_lm(ctx)
         src_n = _norm(sources, opts)
         refs_n = None if refs is None else _norm(refs, opts)
@@ -163,16 +289,10 @@ class Reconstruction(Metric):
     needs = ("model", "data")
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        from .style import reconstruct
-
-        opts = _options(ctx)
-        sources, labels, _ = _split_text(ctx, opts.max_examples)
-        style = labels if ctx.model.conditional else None
-        if ctx.model.conditional and labels is None:
+        rec = reconstruction_outputs(ctx)
+        if rec is None:
             return {}
-        outs = reconstruct(ctx.model, ctx.data.info, sources, style, batch_size=opts.batch_size)
-        # compared as the model saw them: truncated to max_len (already lower-cased if the data is)
-        srcs = [" ".join(s.split()[: int(ctx.data.info.shape[0]) - 1]) for s in sources]
+        outs, srcs = rec.outputs, rec.sources
         exact = float(np.mean([o == s for o, s in zip(outs, srcs)]) * 100.0)
         return {"recon/bleu": self_bleu(outs, srcs), "recon/exact": exact}
 
@@ -185,22 +305,11 @@ class Samples(Metric):
     needs = ("model", "data", "samples")
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        import torch
-
+        samples = sample_outputs(ctx)
+        if samples is None:
+            return {}
         opts = _options(ctx)
-        m = ctx.model
-        n = ctx.n_samples
-        g = torch.Generator(device=ctx.device).manual_seed(ctx.seed)
-        cond = None
-        if m.conditional:
-            if not m.cond_embedder.n_classes:
-                return {}
-            cond = torch.randint(0, m.cond_embedder.n_classes, (n,), generator=g, device=ctx.device)
-        outs: List[str] = []
-        for i in range(0, n, opts.batch_size):
-            c = None if cond is None else cond[i:i + opts.batch_size]
-            z = m.sample_prior(min(opts.batch_size, n - i), c, generator=g)
-            outs.extend(decode_ids(m.generate(z, c, generator=g, sample_x=True), ctx.data.info))
+        outs = samples.texts
         toks = [o.split() for o in outs]
         uni = [t for s in toks for t in s]
         bi = [(a, b) for s in toks for a, b in zip(s, s[1:])]
@@ -209,4 +318,6 @@ class Samples(Metric):
                 "sample/lm_ppl": fluency_lm(ctx).perplexity(_norm(outs, opts))}
 
 
-__all__ = ["TextEvalOptions", "StyleTransfer", "Reconstruction", "Samples", "judge", "fluency_lm"]
+__all__ = ["TextEvalOptions", "StyleTransfer", "Reconstruction", "Samples", "judge", "judged_styles",
+           "fluency_lm", "TransferOutputs", "ReconOutputs", "SampleOutputs", "transfer_outputs",
+           "reconstruction_outputs", "sample_outputs"]

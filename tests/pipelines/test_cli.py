@@ -186,7 +186,8 @@ SMOKE = {"molecules": ["data.max_molecules=300", "data.max_eval_molecules=100", 
          "images": ["data.max_train=300", "data.n_train=300", "eval.n_samples=4", "eval.options.recon_examples=8"]}
 # Configs that read the shared benchmark data (../shared/data): smoke-run only with `-m slow`.
 NEEDS_SHARED = {"molecules:moses", "recsys:ml100k", "recsys:ml1m-diffrec", "text:yelp", "text:ptb",
-                "images:mnist_vae", "images:mnist_iwae", "images:mnist_iaf", "images:mnist_vlae"}
+                "images:mnist_vae", "images:mnist_iwae", "images:mnist_iaf", "images:mnist_vlae",
+                "images:mnist_study"}
 
 
 def _all_configs():

@@ -104,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     dm.add_argument("--fresh", action="store_true", help="retrain domains already done")
     dm.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    bm = sub.add_parser("benchmark", help="train + evaluate the runs of a benchmark spec (YAML) -> one table "
+                        "(Markdown + CSV) with the baselines beside")
+    bm.add_argument("spec", metavar="SPEC.yaml")
+    bm.add_argument("--out-dir", help="output folder (default runs/benchmark-<name>)")
+    bm.add_argument("--fresh", action="store_true", help="retrain runs that already exist")
+
     rn = sub.add_parser("runs", help="past runs under a folder with their key metrics (newest first)")
     rn.add_argument("root", nargs="?", default="runs", help="folder to search (default runs)")
     rn.add_argument("--json", action="store_true", help="one JSON list on stdout")
@@ -129,6 +135,14 @@ def _cmd_demo(a) -> int:
     res = run_demo(a.domain, a.out_dir, fresh=a.fresh, progress=not a.no_progress)
     print(res["table"], end="")
     print(f"report: {res['report']}")
+    return 0
+
+
+def _cmd_benchmark(a) -> int:
+    from .benchmark import benchmark_from_file
+
+    res = benchmark_from_file(a.spec, a.out_dir, fresh=a.fresh)
+    print(res["table"], end="")
     return 0
 
 
@@ -231,7 +245,7 @@ def _cmd_study(a) -> int:
 
 
 _COMMANDS = {"train": _cmd_train, "sweep": _cmd_sweep, "study": _cmd_study, "evaluate": _cmd_evaluate, "generate": _cmd_generate, "config": _cmd_config,
-             "demo": _cmd_demo, "runs": _cmd_runs, "list": _cmd_list}
+             "demo": _cmd_demo, "benchmark": _cmd_benchmark, "runs": _cmd_runs, "list": _cmd_list}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -123,9 +123,11 @@ def run_demo(domains: Optional[Sequence[str]] = None, out_dir: str | Path = "run
                      "collapse": res.get("collapse"), "train_s": train_s, "wall_s": time.time() - t0,
                      "run_dir": str(run_dir)})
         pages.append((e, run_dir))
-    header = ["domain", "key metric", "vaekit", "baseline", "baseline value", "rate (nats)", "active units"]
+    header = ["domain", "key metric", "vaekit", "baseline", "baseline value", "rate (nats)", "active units",
+              "time"]
     cells = [[r["domain"], r["metric"], r["value"], r["baseline"], r["baseline_value"], r["rate"],
-              r["active_units"]] for r in rows]
+              r["active_units"], f"{r['wall_s']:.0f} s" if r["train_s"] is not None else "done before"]
+             for r in rows]
     md = "| " + " | ".join(header) + " |\n|" + " --- |" * len(header) + "\n" + "".join(
         "| " + " | ".join(fmt(c) for c in row) + " |\n" for row in cells)
     sections = [Section("Summary", table(header, cells) + paragraph(

@@ -56,3 +56,29 @@ def test_torchrun_cli_trains_toy_config(tmp_path):
     assert "x 2 processes" in r.stderr
     ck = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     assert ck["train_state"]["step"] == 40
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_node_rendezvous_as_in_the_readme(tmp_path):
+    """The README's multi-node command (c10d rendezvous, one torchrun per node), both "nodes"
+    on this machine: they meet at the endpoint and train one run together."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    endpoint = f"127.0.0.1:{_free_port()}"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1", "--rdzv-id=vaekit-test",
+           "--rdzv-backend=c10d", f"--rdzv-endpoint={endpoint}", "-m", "vaekit.pipelines", "train", "toy:default",
+           "--no-progress", "--run-dir", str(tmp_path / "run"), "--set", "train.max_steps=20", "train.eval_every=10",
+           "data.n_train=256", "tracking.tensorboard=false"]
+    nodes = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in nodes]
+    assert all(p.returncode == 0 for p in nodes), "\n".join(o[1][-2000:] for o in outs)
+    assert sum("x 2 processes" in err for _, err in outs) == 1  # rank 0 alone reports (and writes the run)
+    ck = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
+    assert ck["train_state"]["step"] == 20

@@ -66,6 +66,11 @@ class ImagesDomain(Domain):
         raise DataValidationError(fmt_error(f"--out {path}", "images are written as .npy or .png", path.suffix,
                                             "Use a .npy or .png file name."))
 
+    def report_sections(self, ctx, result):
+        from .report import report_sections
+
+        return report_sections(ctx, result)
+
     def parse_cond(self, spec: Sequence[str], info: DataInfo):
         return self.parse_class_cond(spec, info, "label")
 

@@ -104,6 +104,10 @@ def test_packaged_default_trains_evaluates_and_generates(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(DataValidationError, match=".npy or .png"):
         generate_run(run, 2, tmp_path / "s.csv")
+    html = (run / "report.html").read_text()
+    for title in ("Reconstructions", "Samples"):
+        assert f">{title}</h2>" in html
+    assert "32 images of the test split" in html and "64 samples from the prior" in html
 
 
 def test_condition_parsing():

@@ -24,9 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/vaekit train toy:default --run-dir runs/demo
-	$(BIN)/vaekit evaluate runs/demo
-	$(BIN)/vaekit generate runs/demo -n 10 --out runs/demo/samples.csv
+	$(BIN)/vaekit demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

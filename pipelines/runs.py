@@ -188,7 +188,7 @@ def _prepare_recon_losses(model, domain, data, cfg: RunConfig, run_dir: Path, en
     run (a resumed run restores it from its checkpoint). Every rank trains the same network
     from the same seed; DDP then broadcasts rank 0's copy."""
     rl = getattr(model, "recon_losses", None)
-    if rl is None or not rl.needs_fitting or (run_dir / "checkpoints" / "last.pt").exists():
+    if rl is None or not rl.needs_fitting:
         return
     own = domain.feature_network(data.info)
     if own is not None:
@@ -197,6 +197,11 @@ def _prepare_recon_losses(model, domain, data, cfg: RunConfig, run_dir: Path, en
         rl.features_trained.fill_(True)
         if env.is_main:
             log(f"vaekit: perceptual features from the {cfg.domain} domain's own network ({type(own).__name__})")
+        return
+    if (run_dir / "checkpoints" / "last.pt").exists():
+        # Resumed: the checkpoint holds the trained features. Freeze them now, before the trainer
+        # builds its optimizer, so its parameter groups match the ones the checkpoint saved.
+        rl.features.requires_grad_(False)
         return
     y = getattr(data.train, "y", None)
     n_classes = int(y.max()) + 1 if y is not None and y.dim() == 1 and not y.is_floating_point() else 0

@@ -56,4 +56,10 @@ def test_study_losses_runs_every_variant(capsys, tmp_path):
     assert [len(r["result"]["posterior_variance"]) for r in study["rows"]] == [8] * 4
     assert "perceptual" not in study["rows"][0]["result"]  # the pointwise run has no neural terms
     assert loss_variant_overrides("pointwise", 1, 1, 5) == []
+    # Re-running resumes the finished runs: the trained (frozen) features must not enter the
+    # optimizer, or its groups no longer match the checkpoint's.
+    capsys.readouterr()
+    assert main(["study", "losses", "images:default", "--no-progress", "--out-dir", str(out), "--feature-steps",
+                 "20", "--iw-samples", "2", "--variants", "perceptual", "--set", "data.n_train=300", *FAST]) == 0
+    assert "| perceptual |" in capsys.readouterr().out
     assert main(["study", "losses", "images:default", "--set", "objective.weights={perceptual: 1}"]) == 2

@@ -112,6 +112,39 @@ class Metric(ABC):
 
 
 @dataclass(frozen=True)
+class BenchmarkSuite:
+    """A domain's own benchmark protocol, run by ``vaekit benchmark`` (a spec's ``suite: domain:name``).
+
+    Where a field's benchmark is not "train a config, evaluate it" (ADBench's 19 sets x PyOD
+    detectors, RecSys splits with EASE tuned on validation users...), the domain runs the
+    protocol and ``vaekit benchmark`` does the rest (seeds, resuming, tables, CSV).
+
+    Attributes
+    ----------
+    run : callable
+        ``run(model, params, seed, options, log) -> list of dict``: one record per data set
+        of the protocol, each ``{"dataset": name, metric: value, ...}`` (``"dataset"`` may be
+        omitted by single-set protocols; a record with an ``"error"`` string is a failed run,
+        reported, and its NaN metrics left out of the means).
+    models : tuple of str
+        The values a spec's ``runs[].model`` may take.
+    options : dict
+        Option name -> its default (the spec's ``options`` may set these, no others).
+    groups : callable, optional
+        ``groups(datasets) -> {group: [datasets]}``: the groups whose means are tabulated
+        (default: one group "all" when there are several sets).
+    doc : str
+        One line for ``vaekit benchmark --help`` and error messages.
+    """
+
+    run: Callable[..., List[Dict[str, Any]]]
+    models: Tuple[str, ...]
+    options: Dict[str, Any] = field(default_factory=dict)
+    groups: Optional[Callable[[Sequence[str]], Dict[str, List[str]]]] = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
 class NoEvalOptions:
     """``eval.options`` of a domain whose metrics take no options (the section must be empty)."""
 
@@ -189,6 +222,11 @@ class Domain(ABC):
         (the default) lets vaekit train one on the training split (e.g. ChemNet would be a
         molecules domain's own)."""
         return None
+
+    def benchmark_suites(self) -> Dict[str, BenchmarkSuite]:
+        """The domain's benchmark protocols by name (``suite: <domain>:<name>`` in a
+        ``vaekit benchmark`` spec). Default: none."""
+        return {}
 
     def report_sections(self, ctx: EvalContext, result: Dict[str, Any]) -> List[Any]:
         """The domain's own view in the run report (``report.html``): a list of

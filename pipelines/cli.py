@@ -109,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     bm.add_argument("spec", metavar="SPEC.yaml")
     bm.add_argument("--out-dir", help="output folder (default runs/benchmark-<name>)")
     bm.add_argument("--fresh", action="store_true", help="retrain runs that already exist")
+    bm.add_argument("--option", dest="options", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="a suite option over the spec's (value read as YAML), e.g. datasets=[cardio,thyroid]")
+    bm.add_argument("--seeds", default=None, help="comma-separated seeds replacing the spec's, e.g. 1,2")
 
     rn = sub.add_parser("runs", help="past runs under a folder with their key metrics (newest first)")
     rn.add_argument("root", nargs="?", default="runs", help="folder to search (default runs)")
@@ -141,7 +144,13 @@ def _cmd_demo(a) -> int:
 def _cmd_benchmark(a) -> int:
     from .benchmark import benchmark_from_file
 
-    res = benchmark_from_file(a.spec, a.out_dir, fresh=a.fresh)
+    seeds = None
+    if a.seeds:
+        try:
+            seeds = [int(x) for x in a.seeds.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(f"--seeds: comma-separated integers, e.g. 1,2; got {a.seeds!r}.") from None
+    res = benchmark_from_file(a.spec, a.out_dir, fresh=a.fresh, options=a.options, seeds=seeds)
     print(res["table"], end="")
     return 0
 

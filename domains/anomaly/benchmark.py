@@ -19,17 +19,23 @@ from __future__ import annotations
 
 import time
 import warnings
+from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from vaekit.core.errors import ConfigError
 
+if TYPE_CHECKING:
+    from vaekit.domains.base import BenchmarkSuite
+
 from .metrics import average_precision, roc_auc
 
 Factory = Callable[[int], object]
 SEEDS = (1, 2, 3)
+#: The PyOD detectors of :func:`pyod_baselines`, in table order.
+PYOD_NAMES = ("IForest", "ECOD", "COPOD", "KNN", "LOF", "OCSVM", "PCA", "HBOS", "CBLOF", "PyOD-AE", "PyOD-VAE")
 
 
 def adbench_split(X: np.ndarray, y: np.ndarray, seed: int, min_rows: int = 1000, max_rows: int = 10000,
@@ -59,12 +65,14 @@ def adbench_split(X: np.ndarray, y: np.ndarray, seed: int, min_rows: int = 1000,
     return scaler.transform(X_tr), scaler.transform(X_te), y_tr.astype(np.int64), y_te.astype(np.int64)
 
 
-def pyod_baselines(names: Optional[Iterable[str]] = None) -> Dict[str, Factory]:
+def pyod_baselines(names: Optional[Iterable[str]] = None,
+                   params: Optional[Mapping[str, Any]] = None) -> Dict[str, Factory]:
     """PyOD detectors with their default settings (``random_state`` set where they take one).
 
     ``VAE`` is PyOD's own, with its defaults: note ``capacity=0.0``, which clamps its KL term
     to zero (so it trains as an autoencoder with noisy codes). ``verbose=0`` only silences
-    progress output.
+    progress output. ``params`` (keyword arguments of the detectors' constructors, e.g.
+    ``{"n_estimators": 500}`` for one IForest) apply to every detector named.
     """
     from pyod.models.auto_encoder import AutoEncoder
     from pyod.models.cblof import CBLOF
@@ -78,27 +86,24 @@ def pyod_baselines(names: Optional[Iterable[str]] = None) -> Dict[str, Factory]:
     from pyod.models.pca import PCA
     from pyod.models.vae import VAE
 
-    all_: Dict[str, Factory] = {
-        "IForest": lambda s: IForest(random_state=s),
-        "ECOD": lambda s: ECOD(),
-        "COPOD": lambda s: COPOD(),
-        "KNN": lambda s: KNN(),
-        "LOF": lambda s: LOF(),
-        "OCSVM": lambda s: OCSVM(),
-        "PCA": lambda s: PCA(random_state=s),
-        "HBOS": lambda s: HBOS(),
-        "CBLOF": lambda s: CBLOF(random_state=s),
-        "PyOD-AE": lambda s: AutoEncoder(random_state=s, verbose=0),
-        "PyOD-VAE": lambda s: VAE(random_state=s, verbose=0),
+    # name -> (class, fixed keyword arguments, takes random_state)
+    all_: Dict[str, Tuple[type, Dict[str, Any], bool]] = {
+        "IForest": (IForest, {}, True), "ECOD": (ECOD, {}, False), "COPOD": (COPOD, {}, False),
+        "KNN": (KNN, {}, False), "LOF": (LOF, {}, False), "OCSVM": (OCSVM, {}, False),
+        "PCA": (PCA, {}, True), "HBOS": (HBOS, {}, False), "CBLOF": (CBLOF, {}, True),
+        "PyOD-AE": (AutoEncoder, {"verbose": 0}, True), "PyOD-VAE": (VAE, {"verbose": 0}, True),
     }
-    if names is None:
-        return all_
-    out = {}
-    for n in names:
-        if n not in all_:
-            raise ConfigError(f"baselines: unknown PyOD detector {n!r}; valid: {', '.join(all_)}.")
-        out[n] = all_[n]
-    return out
+    chosen = list(PYOD_NAMES) if names is None else list(names)
+    unknown = [n for n in chosen if n not in all_]
+    if unknown:
+        raise ConfigError(f"baselines: unknown PyOD detector(s) {unknown}; valid: {', '.join(all_)}.")
+    extra = dict(params or {})
+
+    def factory(name: str) -> Factory:
+        cls, fixed, seeded = all_[name]
+        return lambda s: cls(**fixed, **({"random_state": s} if seeded else {}), **extra)
+
+    return {n: factory(n) for n in chosen}
 
 
 def fit_score(detector, X_train: np.ndarray, X_eval: np.ndarray) -> Tuple[np.ndarray, float, float]:
@@ -193,3 +198,48 @@ def load_adbench(root: str | Path, names: Optional[Iterable[str]] = None) -> Dic
         X, y = read_table(files[n])
         out[n] = (X.to_numpy(dtype=np.float64), y)
     return out
+
+
+# ---------------------------------------------------------------- the `vaekit benchmark` suite
+ADBENCH_ROOT = "../shared/data/anomaly/adbench"
+
+
+@lru_cache(maxsize=4)
+def _adbench_cached(root: str, names: Optional[Tuple[str, ...]]) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    return load_adbench(root, names)
+
+
+def _adbench_run(model: str, params: Mapping[str, Any], seed: int, options: Mapping[str, Any],
+                 log: Callable[[str], None]) -> List[dict]:
+    """One detector, one seed, every data set of ``options``: the suite ``anomaly:adbench``."""
+    from .detector import VAEDetector
+
+    names = options.get("datasets")
+    data = _adbench_cached(str(options["root"]), tuple(names) if names else None)
+    if model == "vaekit":
+        detectors = {model: lambda s: VAEDetector(random_state=s, **params)}
+    else:
+        detectors = pyod_baselines([model], params)
+    return [{k: r[k] for k in ("dataset", "auc_roc", "auc_pr", "fit_s", "score_s", "error", "n_train", "n_test")}
+            for r in run_protocol(data, detectors, seeds=[seed], log=log)]
+
+
+def _adbench_groups(datasets: Sequence[str]) -> Dict[str, List[str]]:
+    from .data import MEDICAL, OTHER
+
+    groups = {"medical": [d for d in datasets if d in MEDICAL], "other": [d for d in datasets if d in OTHER],
+              "all": list(datasets)}
+    return {k: v for k, v in groups.items() if v}
+
+
+def benchmark_suites() -> Dict[str, "BenchmarkSuite"]:
+    """``anomaly:adbench``: the protocol above; ``runs[].model`` is ``vaekit`` (a
+    :class:`~vaekit.domains.anomaly.detector.VAEDetector`, ``params`` = its arguments) or a
+    PyOD detector name (``params`` = its constructor's); options ``root`` (the folder of
+    ADBench ``.npz`` files) and ``datasets`` (names; default every file there)."""
+    from vaekit.domains.base import BenchmarkSuite
+
+    return {"adbench": BenchmarkSuite(run=_adbench_run, models=("vaekit",) + PYOD_NAMES,
+                                      options={"root": ADBENCH_ROOT, "datasets": None}, groups=_adbench_groups,
+                                      doc="ADBench unsupervised protocol (Han et al. 2022): resample, 70/30 "
+                                          "stratified split, MinMax, fit on the contaminated train split")}

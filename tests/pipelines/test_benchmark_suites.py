@@ -1,0 +1,158 @@
+"""`vaekit benchmark` with a domain's suite: ADBench's data sets x detectors, RecSys splits."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from vaekit.core.errors import ConfigError
+from vaekit.pipelines.benchmark import benchmark_from_file, list_suites, load_spec, resolve_suite
+from vaekit.pipelines.cli import main
+
+pytest.importorskip("pyod")
+
+
+def _adbench_dir(tmp_path):
+    """Two ADBench-format sets: Gaussian inliers, anomalies shifted (easy) or not (chance)."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "adbench"
+    root.mkdir(exist_ok=True)
+    for i, (name, shift) in enumerate((("cardio", 4.0), ("glass", 0.0)), start=1):
+        X = rng.normal(size=(300, 5))
+        y = np.zeros(300, dtype=int)
+        y[:30] = 1
+        X[:30] += shift
+        np.savez(root / f"{i}_{name}.npz", X=X, y=y)
+    return root
+
+
+def _spec(tmp_path, **over):
+    spec = {"name": "ad", "suite": "anomaly:adbench", "options": {"root": str(_adbench_dir(tmp_path))},
+            "seeds": [1, 2], "runs": [{"label": "IForest", "model": "IForest", "params": {"n_estimators": 20}},
+                                      {"label": "ECOD", "model": "ECOD"}],
+            "metrics": ["auc_roc", "auc_pr"]}
+    spec.update(over)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_adbench_suite_tabulates_sets_models_and_group_means(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["benchmark", str(_spec(tmp_path)), "--out-dir", str(out)]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert lines[0] == "| dataset | model | auc_roc | auc_pr |"
+    cells = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in lines[2:6]}
+    assert set(cells) == {("cardio", "IForest"), ("cardio", "ECOD"), ("glass", "IForest"), ("glass", "ECOD")}
+    roc = {k: float(v.split("|")[3].split("±")[0]) for k, v in cells.items()}
+    assert roc[("cardio", "ECOD")] > 90 and 25 < roc[("glass", "ECOD")] < 75  # separable vs chance
+    # the suite's groups: cardio is a medical set, glass another, the mean over both
+    assert "### mean over medical sets (1)" in text and "### mean over all sets (2)" in text
+    with open(out / "table.csv") as f:
+        recs = list(csv.DictReader(f))
+    assert len(recs) == 8 and {r["dataset"] for r in recs} == {"cardio", "glass"}
+    saved = json.loads((out / "runs" / "IForest" / "seed2" / "records.json").read_text())
+    assert saved["params"] == {"n_estimators": 20} and len(saved["records"]) == 2
+    # resuming re-reads the records: the same table, nothing re-fitted
+    (out / "runs" / "ECOD" / "seed1" / "records.json").write_text(json.dumps(
+        {**json.loads((out / "runs" / "ECOD" / "seed1" / "records.json").read_text()), "seconds": -1.0}))
+    assert main(["benchmark", str(_spec(tmp_path)), "--out-dir", str(out)]) == 0
+    assert capsys.readouterr().out == text
+
+
+def test_wide_layout_options_and_seeds_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "out"
+    spec = _spec(tmp_path, layout="wide")
+    assert main(["benchmark", str(spec), "--out-dir", str(out), "--option", "datasets=[glass]", "--seeds", "3"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("### auc_roc\n\n| dataset | IForest | ECOD |")
+    assert "| glass |" in text and "cardio" not in text and "mean over" not in text  # one set: no group means
+    assert (out / "runs" / "ECOD" / "seed3" / "records.json").is_file()
+
+
+def test_a_failing_detector_is_listed_not_dropped(tmp_path, capsys):
+    # PyOD's KNN cannot take more neighbours than training rows: the run fails, the others stand
+    spec = _spec(tmp_path, seeds=[1], runs=[{"label": "KNN-huge", "model": "KNN", "params": {"n_neighbors": 10_000}},
+                                             {"label": "ECOD", "model": "ECOD"}])
+    res = benchmark_from_file(spec, tmp_path / "out", log=lambda m: None)
+    assert {f["label"] for f in res["failed"]} == {"KNN-huge"} and len(res["failed"]) == 2
+    assert "Failed runs (left out of the means):" in res["table"] and "KNN-huge seed 1 on cardio" in res["table"]
+    knn = [r for r in res["rows"] if r["label"] == "KNN-huge"]
+    assert all(np.isnan(r["values"]["auc_roc"][0]) for r in knn)
+
+
+@pytest.mark.parametrize("over, match", [
+    ({"suite": "anomaly:nope"}, r"benchmark\.suite: 'anomaly:nope' is not a suite"),
+    ({"options": {"rooot": "x"}}, r"benchmark\.options: \['rooot'\] are not options of anomaly:adbench"),
+    ({"runs": [{"label": "x", "model": "IForrest"}]}, r"runs\[0\]\.model: 'IForrest' is not a model of anomaly:adbench"),
+])
+def test_bad_suite_specs_name_the_field(tmp_path, over, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve_suite(load_spec(_spec(tmp_path, **over)))
+
+
+@pytest.mark.parametrize("over, match", [
+    ({"runs": [{"label": "x", "config": "toy:default"}]}, r"runs\[0\] \('x'\): a suite's runs name `model`"),
+    ({"suite": "", "runs": [{"label": "x", "model": "IForest"}]}, r"runs\[0\] \('x'\): give `config: domain:name`"),
+    ({"suite": "", "runs": [{"label": "x", "config": "toy:default"}]}, r"benchmark\.options: options are a suite's"),
+    ({"layout": "tall"}, r"benchmark\.layout: 'long'"),
+    ({"runs": [{"label": "Mult-VAE*", "model": "IForest"}, {"label": "Mult-VAE", "model": "ECOD"}]},
+     r"labels \['Mult-VAE', 'Mult-VAE\*'\] map to the same run folder name"),
+    ({"references": [{"label": "paper", "values": {"ndcg": 1.0}}]}, r"references\[0\]\.values: \['ndcg'\]"),
+])
+def test_bad_spec_shapes_name_the_field(tmp_path, over, match):
+    with pytest.raises(ConfigError, match=match):
+        load_spec(_spec(tmp_path, **over))
+
+
+def test_suites_are_listed_and_packaged_suite_specs_resolve():
+    from pathlib import Path
+
+    assert {"anomaly:adbench", "recsys:ml100k", "recsys:ml1m-diffrec", "recsys:ml20m"} <= set(list_suites())
+    specs = Path(__file__).resolve().parents[2] / "benchmarks" / "specs"
+    for p in specs.glob("*.yaml"):
+        spec = load_spec(p)
+        if spec.suite:
+            suite, options = resolve_suite(spec)
+            assert set(options) == set(suite.options), p.name
+
+
+def test_recsys_ml20m_suite_from_a_ratings_csv_with_published_references(tmp_path, capsys):
+    """MovieLens itself may not be shipped: a file in ML-20M's exact ratings.csv format is generated."""
+    pytest.importorskip("pandas")
+    from vaekit.domains.recsys import synthetic_interactions
+
+    df = synthetic_interactions(n_users=400, n_items=150, seed=0)
+    ml20m = df.rename(columns={"user": "userId", "item": "movieId", "time": "timestamp"})
+    ml20m["rating"] = ml20m["rating"].astype(float)  # ML-20M stores 0.5-5.0 stars as floats
+    path = tmp_path / "ratings.csv"
+    ml20m[["userId", "movieId", "rating", "timestamp"]].to_csv(path, index=False)
+    assert path.read_text().splitlines()[0] == "userId,movieId,rating,timestamp"
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[2] / "benchmarks" / "specs" / "recsys_ml20m.yaml"
+    out = tmp_path / "out"
+    assert main(["benchmark", str(spec), "--out-dir", str(out), "--option", f"path={path}", "heldout=40",
+                 "epochs=2"]) == 0
+    table = capsys.readouterr().out
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table.splitlines()[2:]}
+    assert {"Mult-VAE", "Mult-DAE", "RecVAE", "EASE (L2 tuned on validation)", "popularity",
+            "Mult-VAE (published)"} <= set(rows)
+    assert rows["Mult-VAE (published)"].split(" | ")[3] == "0.426"  # quoted, not computed
+    with open(out / "table.csv") as f:
+        recs = [r for r in csv.DictReader(f) if r["kind"] == "run"]
+    assert len(recs) == 5 and all(0 <= float(r[k]) <= 1 for r in recs for k in ("recall@20", "ndcg@100"))
+    ease = json.loads((out / "runs" / "EASE_L2_tuned_on_validation" / "seed1" / "records.json").read_text())
+    assert ease["records"][0]["l2"] > 0 and ease["options"]["heldout"] == 40
+
+
+def test_recsys_suite_without_a_path_says_how_to_pass_it(tmp_path):
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[2] / "benchmarks" / "specs" / "recsys_ml20m.yaml"
+    with pytest.raises(ConfigError, match=r"benchmark\.options\.path: suite recsys:ml20m reads a MovieLens"):
+        benchmark_from_file(spec, tmp_path / "o", log=lambda m: None)

@@ -122,10 +122,11 @@ class BenchmarkSuite:
     Attributes
     ----------
     run : callable
-        ``run(model, params, seed, options, log) -> list of dict``: one record per data set
-        of the protocol, each ``{"dataset": name, metric: value, ...}`` (``"dataset"`` may be
-        omitted by single-set protocols; a record with an ``"error"`` string is a failed run,
-        reported, and its NaN metrics left out of the means).
+        ``run(model, params, seed, options, log, work_dir) -> list of dict``: one record per
+        data set of the protocol, each ``{"dataset": name, metric: value, ...}`` (``"dataset"``
+        may be omitted by single-set protocols; a record with an ``"error"`` string is a failed
+        run, reported, and its NaN metrics left out of the means). ``work_dir`` is the unit's own
+        folder (``OUT/runs/<label>/seed<k>``), e.g. for a model the protocol trains.
     models : tuple of str
         The values a spec's ``runs[].model`` may take.
     options : dict

@@ -249,12 +249,16 @@ def _run_unit(spec: BenchmarkSpec, suite, options: Dict[str, Any], r: RunSpec, s
         seconds = summary.get("elapsed_s") or time.time() - t0
         return [evaluate_run(run_dir, split=spec.split, iw_samples=spec.iw_samples, report=False)], seconds
     done = run_dir / "records.json"
-    if done.is_file() and not fresh:
+    if fresh and run_dir.is_dir():  # --fresh: whatever the protocol trained there starts over
+        import shutil
+
+        shutil.rmtree(run_dir)
+    if done.is_file():
         saved = json.loads(done.read_text())
         return saved["records"], saved["seconds"]
-    records = suite.run(r.model, dict(r.params), seed, options, log)
-    seconds = time.time() - t0
     run_dir.mkdir(parents=True, exist_ok=True)
+    records = suite.run(r.model, dict(r.params), seed, options, log, run_dir)
+    seconds = time.time() - t0
     with atomic_path(done) as tmp:  # the unit is done only once its records are on disk
         tmp.write_text(json.dumps(jsonable({"model": r.model, "params": r.params, "seed": seed,
                                             "options": options, "records": records, "seconds": seconds})))

@@ -210,7 +210,7 @@ def _adbench_cached(root: str, names: Optional[Tuple[str, ...]]) -> Dict[str, Tu
 
 
 def _adbench_run(model: str, params: Mapping[str, Any], seed: int, options: Mapping[str, Any],
-                 log: Callable[[str], None]) -> List[dict]:
+                 log: Callable[[str], None], work_dir: Optional[Path] = None) -> List[dict]:
     """One detector, one seed, every data set of ``options``: the suite ``anomaly:adbench``."""
     from .detector import VAEDetector
 

@@ -159,7 +159,7 @@ def run_model(name: str, cfg: Mapping[str, Any], data: Split, seed: int, device:
 
 def _suite_runner(suite: str) -> Callable[..., List[Dict[str, Any]]]:
     def run(model: str, params: Mapping[str, Any], seed: int, options: Mapping[str, Any],
-            log: Callable[[str], None]) -> List[Dict[str, Any]]:
+            log: Callable[[str], None], work_dir: Optional[Path] = None) -> List[Dict[str, Any]]:
         if model not in MODELS:
             raise ConfigError(f"benchmark.runs[].model: unknown recommender {model!r}; valid: {', '.join(MODELS)}.")
         cfg = dict(SUITES[suite])

@@ -32,7 +32,7 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from vaekit.core.errors import ConfigError, DataValidationError
 
@@ -155,7 +155,7 @@ def _setup(root: str):
 
 
 def _yelp_run(model: str, params: Mapping[str, Any], seed: int, options: Mapping[str, Any],
-              log: Callable[[str], None]) -> List[Dict[str, Any]]:
+              log: Callable[[str], None], work_dir: Optional[Path] = None) -> List[Dict[str, Any]]:
     from .metrics import copy_baseline, normalise_text, ref_bleu, self_bleu, transfer_accuracy
 
     root = str(options["data"])

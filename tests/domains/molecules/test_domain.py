@@ -2,7 +2,7 @@
 
 Models are tiny and trained for a few steps on 300 molecules of the embedded default, so the
 checks are about wiring and contracts (shapes, keys, formats, errors), not about quality;
-quality is measured by benchmarks/moses_benchmark.py.
+quality is measured by the molecules:moses benchmark suite (benchmarks/specs/moses.yaml).
 """
 from __future__ import annotations
 

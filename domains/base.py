@@ -112,6 +112,31 @@ class Metric(ABC):
 
 
 @dataclass(frozen=True)
+class SuiteContext:
+    """What ``vaekit benchmark`` hands a suite's ``run`` besides the model and its options.
+
+    Domains sit below the pipelines (they may not import them), so the runner passes in the
+    pipeline functions a protocol needs to train or read vaekit runs.
+
+    Attributes
+    ----------
+    log : callable
+        One line of progress.
+    work_dir : Path
+        The unit's own folder (``OUT/runs/<label>/seed<k>``), e.g. for a model it trains.
+    train : callable
+        ``train(config, overrides, run_dir)``: train (or resume) a vaekit config into ``run_dir``.
+    load_run : callable
+        ``load_run(run_dir) -> (RunConfig, Domain, VAE, DataInfo, state)``: a trained run's model.
+    """
+
+    log: Callable[[str], None]
+    work_dir: Path
+    train: Callable[[str, Sequence[str], Path], Any]
+    load_run: Callable[[Path], Tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
 class BenchmarkSuite:
     """A domain's own benchmark protocol, run by ``vaekit benchmark`` (a spec's ``suite: domain:name``).
 
@@ -122,11 +147,10 @@ class BenchmarkSuite:
     Attributes
     ----------
     run : callable
-        ``run(model, params, seed, options, log, work_dir) -> list of dict``: one record per
-        data set of the protocol, each ``{"dataset": name, metric: value, ...}`` (``"dataset"``
-        may be omitted by single-set protocols; a record with an ``"error"`` string is a failed
-        run, reported, and its NaN metrics left out of the means). ``work_dir`` is the unit's own
-        folder (``OUT/runs/<label>/seed<k>``), e.g. for a model the protocol trains.
+        ``run(model, params, seed, options, ctx) -> list of dict``: one record per data set of
+        the protocol, each ``{"dataset": name, metric: value, ...}`` (``"dataset"`` may be
+        omitted by single-set protocols; a record with an ``"error"`` string is a failed run,
+        reported, and its NaN metrics left out of the means). ``ctx`` is a :class:`SuiteContext`.
     models : tuple of str
         The values a spec's ``runs[].model`` may take.
     options : dict

@@ -257,12 +257,24 @@ def _run_unit(spec: BenchmarkSpec, suite, options: Dict[str, Any], r: RunSpec, s
         saved = json.loads(done.read_text())
         return saved["records"], saved["seconds"]
     run_dir.mkdir(parents=True, exist_ok=True)
-    records = suite.run(r.model, dict(r.params), seed, options, log, run_dir)
+    records = suite.run(r.model, dict(r.params), seed, options, _suite_context(run_dir, log))
     seconds = time.time() - t0
     with atomic_path(done) as tmp:  # the unit is done only once its records are on disk
         tmp.write_text(json.dumps(jsonable({"model": r.model, "params": r.params, "seed": seed,
                                             "options": options, "records": records, "seconds": seconds})))
     return records, seconds
+
+
+def _suite_context(run_dir: Path, log: Callable[[str], None]):
+    """The pipeline functions a domain's suite may call (domains cannot import the pipelines)."""
+    from vaekit.domains.base import SuiteContext
+
+    from .runs import load_run
+
+    def train(config: str, overrides: Sequence[str], where: Path):
+        return train_run(load_config(config, list(overrides)), where, log=log)
+
+    return SuiteContext(log=log, work_dir=run_dir, train=train, load_run=lambda d: load_run(d, device="auto"))
 
 
 def _group_table(title: str, rows: List[Dict[str, Any]], metrics: Sequence[str], datasets: Sequence[str]) -> str:
@@ -401,14 +413,20 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = Fal
 
 def benchmark_from_file(path: str | Path, out_dir: Optional[str | Path] = None, *, fresh: bool = False,
                         options: Sequence[str] = (), seeds: Optional[Sequence[int]] = None,
+                        overrides: Sequence[str] = (), iw_samples: Optional[int] = None,
                         log: Callable[[str], None] = _err) -> Dict[str, Any]:
     """:func:`run_benchmark` of a spec file; ``out_dir`` defaults to ``runs/benchmark-<name>``.
 
     ``options`` are ``KEY=VALUE`` strings (values read as YAML) over the spec's suite options,
-    ``seeds`` replaces its seeds: ``--option datasets=[cardio,thyroid] --seeds 1``.
+    ``seeds`` replaces its seeds, ``overrides`` (``--set``) are appended to its protocol and
+    ``iw_samples`` replaces its NLL's importance samples:
+    ``--option datasets=[cardio,thyroid] --seeds 1``, ``--set train.max_steps=5000 --iw-samples 100``.
     """
     spec = load_spec(path)
-    if options or seeds:
+    if overrides and spec.suite:
+        raise ConfigError(f"--set: {spec.suite} runs its own protocol, not vaekit configs; use --option "
+                          f"(its options: see the spec) instead of --set {' '.join(overrides)}.")
+    if options or seeds or overrides or iw_samples:
         over = dict(spec.options)
         for item in options:
             key, eq, val = item.partition("=")
@@ -416,7 +434,9 @@ def benchmark_from_file(path: str | Path, out_dir: Optional[str | Path] = None, 
                 raise ConfigError(f"--option: expected KEY=VALUE (e.g. datasets=[cardio,thyroid]); got {item!r}.")
             over[key.strip()] = yaml.safe_load(val)
         spec = from_dict(BenchmarkSpec, {**_as_dict(spec), "options": over,
-                                         "seeds": list(seeds) if seeds else spec.seeds}, "benchmark")
+                                         "seeds": list(seeds) if seeds else spec.seeds,
+                                         "protocol": {"set": list(spec.protocol.set) + list(overrides)},
+                                         "iw_samples": iw_samples or spec.iw_samples}, "benchmark")
     return run_benchmark(spec, out_dir or Path("runs") / f"benchmark-{_slug(spec.name)}", fresh=fresh, log=log)
 
 

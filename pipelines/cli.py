@@ -112,6 +112,9 @@ def _parser() -> argparse.ArgumentParser:
     bm.add_argument("--option", dest="options", nargs="+", default=[], metavar="KEY=VALUE",
                     help="a suite option over the spec's (value read as YAML), e.g. datasets=[cardio,thyroid]")
     bm.add_argument("--seeds", default=None, help="comma-separated seeds replacing the spec's, e.g. 1,2")
+    bm.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="config overrides appended to the spec's protocol (every run), e.g. train.max_steps=5000")
+    bm.add_argument("--iw-samples", type=int, default=None, help="importance samples of each run's NLL")
 
     rn = sub.add_parser("runs", help="past runs under a folder with their key metrics (newest first)")
     rn.add_argument("root", nargs="?", default="runs", help="folder to search (default runs)")
@@ -150,7 +153,8 @@ def _cmd_benchmark(a) -> int:
             seeds = [int(x) for x in a.seeds.split(",") if x.strip()]
         except ValueError:
             raise ConfigError(f"--seeds: comma-separated integers, e.g. 1,2; got {a.seeds!r}.") from None
-    res = benchmark_from_file(a.spec, a.out_dir, fresh=a.fresh, options=a.options, seeds=seeds)
+    res = benchmark_from_file(a.spec, a.out_dir, fresh=a.fresh, options=a.options, seeds=seeds,
+                              overrides=a.overrides, iw_samples=a.iw_samples)
     print(res["table"], end="")
     return 0
 

@@ -28,7 +28,7 @@ import numpy as np
 from vaekit.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from vaekit.domains.base import BenchmarkSuite
+    from vaekit.domains.base import BenchmarkSuite, SuiteContext
 
 from .metrics import average_precision, roc_auc
 
@@ -210,7 +210,7 @@ def _adbench_cached(root: str, names: Optional[Tuple[str, ...]]) -> Dict[str, Tu
 
 
 def _adbench_run(model: str, params: Mapping[str, Any], seed: int, options: Mapping[str, Any],
-                 log: Callable[[str], None], work_dir: Optional[Path] = None) -> List[dict]:
+                 ctx: "SuiteContext") -> List[dict]:
     """One detector, one seed, every data set of ``options``: the suite ``anomaly:adbench``."""
     from .detector import VAEDetector
 
@@ -221,7 +221,7 @@ def _adbench_run(model: str, params: Mapping[str, Any], seed: int, options: Mapp
     else:
         detectors = pyod_baselines([model], params)
     return [{k: r[k] for k in ("dataset", "auc_roc", "auc_pr", "fit_s", "score_s", "error", "n_train", "n_test")}
-            for r in run_protocol(data, detectors, seeds=[seed], log=log)]
+            for r in run_protocol(data, detectors, seeds=[seed], log=ctx.log)]
 
 
 def _adbench_groups(datasets: Sequence[str]) -> Dict[str, List[str]]:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import gzip
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Tuple
 
 from vaekit.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from vaekit.domains.base import BenchmarkSuite
+    from vaekit.domains.base import BenchmarkSuite, SuiteContext
 
 MOSES_DIR = "../shared/data/molecules/moses"
 
@@ -62,16 +62,16 @@ def moses_train_set(train_path: Path, cache_dir: Path, n_jobs: int):
     return train
 
 
-def sample_run(run_dir: Path, n: int, seed: int) -> tuple:
-    """``n`` SMILES from a trained run's prior and facts about the run (step, training minutes)."""
+def sample_run(run: Tuple[Any, ...], n: int, seed: int) -> tuple:
+    """``n`` SMILES from a trained run's prior and facts about the run (step, training minutes);
+    ``run`` is what ``vaekit.pipelines.load_run`` returns."""
     import torch
 
     from vaekit.domains.base import EvalContext
-    from vaekit.pipelines import load_run
 
     from .evaluation import generate_smiles
 
-    _, _, model, info, state = load_run(run_dir)
+    _, _, model, info, state = run
     dev = next(model.parameters()).device
 
     class _InfoOnly:  # generate_smiles reads ctx.data.info only
@@ -88,7 +88,7 @@ def sample_run(run_dir: Path, n: int, seed: int) -> tuple:
 
 
 def _moses_run(model: str, params: Mapping[str, Any], seed: int, options: Mapping[str, Any],
-               log: Callable[[str], None], work_dir: Optional[Path] = None) -> List[Dict[str, Any]]:
+               ctx: "SuiteContext") -> List[Dict[str, Any]]:
     from .metrics import moses_metrics
 
     data = Path(options["data"])
@@ -107,14 +107,11 @@ def _moses_run(model: str, params: Mapping[str, Any], seed: int, options: Mappin
         if params.get("run"):
             run_dir = Path(params["run"])
         else:
-            from vaekit.pipelines import load_config, train_run
-
-            run_dir = Path(work_dir or "runs/moses") / "model"
+            run_dir = Path(ctx.work_dir) / "model"
             sets = list(params.get("set") or []) + [f"train.seed={seed}"]
-            train_run(load_config(params.get("config") or "molecules:moses", sets), run_dir, log=log)
-        gen, facts = sample_run(run_dir, n, seed)
-        if work_dir is not None:
-            (Path(work_dir) / f"samples_{n}.smi").write_text("".join(f"{s}\n" for s in gen))
+            ctx.train(params.get("config") or "molecules:moses", sets, run_dir)
+        gen, facts = sample_run(ctx.load_run(run_dir), n, seed)
+        (Path(ctx.work_dir) / f"samples_{n}.smi").write_text("".join(f"{s}\n" for s in gen))
         facts["run"] = str(run_dir)
     t0 = time.time()
     train = moses_train_set(Path(options["train"] or data / "train.csv.gz"), Path(options["cache_dir"]),
@@ -126,7 +123,7 @@ def _moses_run(model: str, params: Mapping[str, Any], seed: int, options: Mappin
                         test_stats=data / "test_stats.npz", test_scaffolds_stats=data / "test_scaffolds_stats.npz")
     rec = {k: float(v) for k, v in res.items()}
     rec.update(facts, n_samples=len(gen), metrics_s=time.time() - t0)
-    log(f"molecules:moses {model}: valid {rec['valid']:.4f} FCD/Test {rec.get('fcd/test', float('nan')):.4f} "
+    ctx.log(f"molecules:moses {model}: valid {rec['valid']:.4f} FCD/Test {rec.get('fcd/test', float('nan')):.4f} "
         f"novelty {rec['novelty']:.4f} ({len(gen)} samples, metrics {rec['metrics_s']:.0f} s)")
     return [rec]
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 from vaekit.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from vaekit.domains.base import BenchmarkSuite
+    from vaekit.domains.base import BenchmarkSuite, SuiteContext
 
 ROOT = Path("../shared/data/recsys")
 
@@ -159,7 +159,7 @@ def run_model(name: str, cfg: Mapping[str, Any], data: Split, seed: int, device:
 
 def _suite_runner(suite: str) -> Callable[..., List[Dict[str, Any]]]:
     def run(model: str, params: Mapping[str, Any], seed: int, options: Mapping[str, Any],
-            log: Callable[[str], None], work_dir: Optional[Path] = None) -> List[Dict[str, Any]]:
+            ctx: "SuiteContext") -> List[Dict[str, Any]]:
         if model not in MODELS:
             raise ConfigError(f"benchmark.runs[].model: unknown recommender {model!r}; valid: {', '.join(MODELS)}.")
         cfg = dict(SUITES[suite])
@@ -170,7 +170,7 @@ def _suite_runner(suite: str) -> Callable[..., List[Dict[str, Any]]]:
             warnings.simplefilter("ignore")
             data = splits(suite, seed, str(options["path"]) if options.get("path") else None, options.get("heldout"))
             rec = run_model(model, cfg, data, seed, str(options.get("device") or "cpu"), params)
-        log(f"recsys:{suite} seed {seed} {model}: " + " ".join(f"{k} {rec[k]:.4f}" for k in cfg["report"])
+        ctx.log(f"recsys:{suite} seed {seed} {model}: " + " ".join(f"{k} {rec[k]:.4f}" for k in cfg["report"])
             + f" | fit {rec['fit_s']:.1f}s ({rec['s_per_epoch']:.2f}s/epoch) peak {rec['peak_mb']:.0f} MB")
         return [rec]
 

@@ -32,12 +32,12 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Tuple
 
 from vaekit.core.errors import ConfigError, DataValidationError
 
 if TYPE_CHECKING:
-    from vaekit.domains.base import BenchmarkSuite
+    from vaekit.domains.base import BenchmarkSuite, SuiteContext
 
 YELP_ROOT = "../shared/data/text/yelp"
 
@@ -118,16 +118,15 @@ def train_judges(root: Path, exclude: set):
     return StyleClassifier().fit(sents, labels), KneserNeyLM(order=3).fit(sents), len(sents), dropped
 
 
-def vaekit_outputs(run_dir: Path, sources: List[str], src_labels: List[int]) -> Tuple[List[str], Dict[str, Any]]:
+def vaekit_outputs(run: Tuple[Any, ...], sources: List[str], src_labels: List[int]) -> Tuple[List[str], Dict[str, Any]]:
     """A trained vaekit run's transfers of ``sources`` (each into the other sentiment) and facts
-    about the run (parameters, step, training and transfer time)."""
+    about the run (parameters, step, training and transfer time); ``run`` is what
+    ``vaekit.pipelines.load_run`` returns."""
     import torch
-
-    from vaekit.pipelines import load_run
 
     from .style import transfer
 
-    cfg, _, model, info, state = load_run(run_dir, device="auto")
+    cfg, _, model, info, state = run
     labels = info.extra["labels"]
     targets = [labels[1 - y] for y in src_labels]
     from_style = [labels[y] for y in src_labels] if model.conditional and model.cond_into_encoder else None
@@ -155,7 +154,7 @@ def _setup(root: str):
 
 
 def _yelp_run(model: str, params: Mapping[str, Any], seed: int, options: Mapping[str, Any],
-              log: Callable[[str], None], work_dir: Optional[Path] = None) -> List[Dict[str, Any]]:
+              ctx: "SuiteContext") -> List[Dict[str, Any]]:
     from .metrics import copy_baseline, normalise_text, ref_bleu, self_bleu, transfer_accuracy
 
     root = str(options["data"])
@@ -165,7 +164,7 @@ def _yelp_run(model: str, params: Mapping[str, Any], seed: int, options: Mapping
         if "run" not in params:
             raise ConfigError("benchmark.runs[].params.run: a `vaekit` row names its run folder, e.g. "
                               "{model: vaekit, params: {run: runs/text-yelp}}.")
-        outs_raw, facts = vaekit_outputs(Path(params["run"]), sources_raw, src_labels)
+        outs_raw, facts = vaekit_outputs(ctx.load_run(Path(params["run"])), sources_raw, src_labels)
     elif model == "copy input":
         outs_raw = copy_baseline(sources_raw)
     else:
@@ -177,7 +176,7 @@ def _yelp_run(model: str, params: Mapping[str, Any], seed: int, options: Mapping
     rec = {"acc": transfer_accuracy(clf, outs, [1 - y for y in src_labels]), "ref": ref_bleu(outs, refs),
            "self": self_bleu(outs, sources), "ref_raw": ref_bleu(outs_raw, refs_raw), "ppl": lm.perplexity(outs),
            "source_acc": clf.accuracy(sources, src_labels), **judge, **facts}
-    log(f"text:yelp-transfer {model}: acc {rec['acc']:.1f} ref-BLEU {rec['ref']:.1f} self-BLEU {rec['self']:.1f} "
+    ctx.log(f"text:yelp-transfer {model}: acc {rec['acc']:.1f} ref-BLEU {rec['ref']:.1f} self-BLEU {rec['self']:.1f} "
         f"ppl {rec['ppl']:.0f}")
     return [rec]
 

@@ -79,3 +79,24 @@ def test_packaged_specs_load():
 
     for p in (Path(__file__).resolve().parents[2] / "benchmarks" / "specs").glob("*.yaml"):
         load_spec(p)
+
+
+def test_set_and_iw_samples_from_the_command_line(tmp_path, capsys):
+    import json
+
+    spec = _spec(tmp_path, seeds=[0], runs=[{"label": "VAE", "config": "toy:default"}], baselines=[])
+    out = tmp_path / "o"
+    assert main(["benchmark", str(spec), "--out-dir", str(out), "--set", "objective.beta=4",
+                 "--iw-samples", "3"]) == 0
+    run = out / "runs" / "VAE" / "seed0"
+    assert yaml.safe_load((run / "config.yaml").read_text())["objective"]["beta"] == 4
+    assert json.loads((run / "eval.json").read_text())["iw_samples"] == 3
+
+
+def test_set_is_refused_for_a_suite(tmp_path):
+    from vaekit.pipelines.benchmark import benchmark_from_file
+
+    spec = _spec(tmp_path, suite="anomaly:adbench", runs=[{"label": "x", "model": "ECOD"}], baselines=[],
+                 protocol={"set": []})
+    with pytest.raises(ConfigError, match=r"--set: anomaly:adbench runs its own protocol"):
+        benchmark_from_file(spec, tmp_path / "o", overrides=["train.max_steps=5"], log=lambda m: None)

@@ -304,9 +304,9 @@ def _tables(spec: BenchmarkSpec, rows: List[Dict[str, Any]], datasets: List[Opti
         by = {(row["dataset"], row["label"]): row for row in rows}
         for m in spec.metrics:
             lines = [f"### {m}", "", "| dataset | " + " | ".join(labels) + " |", "|" + " --- |" * (len(labels) + 1)]
-            for d in datasets:
-                lines.append(f"| {d} | " + " | ".join(_cell(by[(d, lab)]["values"][m]) if (d, lab) in by else "-"
-                                                      for lab in labels) + " |")
+            for d in datasets + ([None] if any(row["dataset"] is None for row in rows) else []):
+                lines.append(f"| {d or '(no data set)'} | " + " | ".join(
+                    _cell(by[(d, lab)]["values"][m]) if (d, lab) in by else "-" for lab in labels) + " |")
             parts.append("\n".join(lines) + "\n")
     else:
         header = (["dataset"] if multi else []) + ["model"] + list(spec.metrics) + (["train s"] if timed else [])
@@ -373,6 +373,11 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = Fal
         for ref in spec.references:
             if (ref.dataset or None) == d:
                 rows.append({"label": ref.label, "kind": "reference", "dataset": d, "config": ref.source,
+                             "values": {m: [ref.values.get(m)] for m in spec.metrics}, "train_s": []})
+    if None not in datasets:  # a multi-set suite: references without a data set go last
+        for ref in spec.references:
+            if not ref.dataset:
+                rows.append({"label": ref.label, "kind": "reference", "dataset": None, "config": ref.source,
                              "values": {m: [ref.values.get(m)] for m in spec.metrics}, "train_s": []})
     missing = [m for m in spec.metrics if all(v is None for row in rows if row["kind"] == "run"
                                               for v in row["values"][m])]

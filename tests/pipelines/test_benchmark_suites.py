@@ -74,6 +74,15 @@ def test_wide_layout_options_and_seeds_from_the_command_line(tmp_path, capsys):
     assert (out / "runs" / "ECOD" / "seed3" / "records.json").is_file()
 
 
+def test_references_per_set_and_without_a_set_are_shown(tmp_path):
+    refs = [{"label": "paper", "dataset": "cardio", "source": "x", "values": {"auc_roc": 91.0}},
+            {"label": "paper (mean)", "source": "x", "values": {"auc_roc": 80.0}}]
+    res = benchmark_from_file(_spec(tmp_path, seeds=[1], references=refs), tmp_path / "out", log=lambda m: None)
+    got = {(r["label"], r["dataset"]): r["values"]["auc_roc"] for r in res["rows"] if r["kind"] == "reference"}
+    assert got == {("paper", "cardio"): [91.0], ("paper (mean)", None): [80.0]}
+    assert "| cardio | paper | 91 | - |" in res["table"] and "|  | paper (mean) | 80 | - |" in res["table"]
+
+
 def test_a_failing_detector_is_listed_not_dropped(tmp_path, capsys):
     # PyOD's KNN cannot take more neighbours than training rows: the run fails, the others stand
     spec = _spec(tmp_path, seeds=[1], runs=[{"label": "KNN-huge", "model": "KNN", "params": {"n_neighbors": 10_000}},

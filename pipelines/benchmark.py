@@ -255,7 +255,10 @@ def _run_unit(spec: BenchmarkSpec, suite, options: Dict[str, Any], r: RunSpec, s
         shutil.rmtree(run_dir)
     if done.is_file():
         saved = json.loads(done.read_text())
-        return saved["records"], saved["seconds"]
+        same = jsonable({"model": r.model, "params": r.params, "options": options})
+        if {k: saved.get(k) for k in same} == same:
+            return saved["records"], saved["seconds"]
+        log(f"vaekit benchmark: {done} was made with other options or params; running the unit again.")
     run_dir.mkdir(parents=True, exist_ok=True)
     records = suite.run(r.model, dict(r.params), seed, options, _suite_context(run_dir, log))
     seconds = time.time() - t0

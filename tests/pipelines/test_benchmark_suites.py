@@ -72,6 +72,10 @@ def test_wide_layout_options_and_seeds_from_the_command_line(tmp_path, capsys):
     assert text.startswith("### auc_roc\n\n| dataset | IForest | ECOD |")
     assert "| glass |" in text and "cardio" not in text and "mean over" not in text  # one set: no group means
     assert (out / "runs" / "ECOD" / "seed3" / "records.json").is_file()
+    # other options in the same folder: the cached records do not match, so the units run again
+    assert main(["benchmark", str(spec), "--out-dir", str(out), "--option", "datasets=[cardio]", "--seeds", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "| cardio |" in text and "glass" not in text
 
 
 def test_references_per_set_and_without_a_set_are_shown(tmp_path):

@@ -30,6 +30,11 @@ class Decoder(nn.Module):
     autoregressive: bool = False
     #: ``DataInfo.kind`` values the decoder can model.
     data_kinds: tuple = ("vector", "image")
+    #: Importance-sampled rows (samples x examples) per forward pass in evaluation
+    #: (``diagnose``'s IW NLL); ``None`` takes ``diagnostics.IW_ROWS_PER_PASS``. A decoder whose
+    #: activations per row are large sets a smaller number: past the CPU cache a bigger pass
+    #: is slower per row, not faster.
+    iw_rows_per_pass: Optional[int] = None
 
     def default_mask(self, x: Tensor) -> Optional[Tensor]:
         """Mask to use when a batch carries none (``None``: every position counts)."""

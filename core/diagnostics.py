@@ -133,7 +133,8 @@ def _sample(q, generator):
 
 
 IW_ROWS_PER_PASS = 1024
-"""Importance-sampled rows (samples x examples) per forward pass of the IW NLL."""
+"""Importance-sampled rows (samples x examples) per forward pass of the IW NLL, unless the
+decoder sets its own ``iw_rows_per_pass``."""
 
 
 @torch.no_grad()
@@ -182,6 +183,7 @@ def _diagnose(model, batches, device, iw_samples, mi_examples, seed) -> Dict[str
     mean_sum = mean_sq = var_sum = None  # per (U, E)
     flat_sum = flat_outer = cond_cov_sum = None
     kl_analytic = True
+    iw_rows = getattr(model.decoder, "iw_rows_per_pass", None) or IW_ROWS_PER_PASS
     for batch in batches:
         batch = batch.to(device)
         out = model(batch)
@@ -215,7 +217,7 @@ def _diagnose(model, batches, device, iw_samples, mi_examples, seed) -> Dict[str
         if iw_samples > 0:
             # Bound rows per pass (samples x examples), not samples alone: a 512-sentence batch
             # times 100 samples of 10k-word logits would not fit in memory.
-            chunk = max(1, min(iw_samples, IW_ROWS_PER_PASS // b))
+            chunk = max(1, min(iw_samples, iw_rows // b))
             iw_sum += float(iwae_nll(model, batch, k=iw_samples, chunk=chunk).double().sum())
     if n == 0:
         from .errors import DataValidationError

@@ -99,6 +99,10 @@ class PixelCNNDecoder(Decoder):
     """
 
     data_kinds = ("image",)
+    # Each row carries (2 * channels, H, W) activations per layer: on 2 CPU cores a pass of
+    # 1,000 rows took 7.1-7.5 ms per image against 2.0-3.5 ms at 32-128 rows (28 x 28, 32
+    # channels, 3 layers), so the IW NLL goes in passes of at most 128 rows.
+    iw_rows_per_pass = 128
 
     def __init__(self, latent_dim: int, out_shape: Sequence[int], likelihood: Likelihood, channels: int = 32,
                  n_layers: int = 6, kernel_size: int = 3, cond_channels: int = 16, cond_dim: int = 0):

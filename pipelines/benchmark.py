@@ -422,15 +422,27 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = Fal
 def benchmark_from_file(path: str | Path, out_dir: Optional[str | Path] = None, *, fresh: bool = False,
                         options: Sequence[str] = (), seeds: Optional[Sequence[int]] = None,
                         overrides: Sequence[str] = (), iw_samples: Optional[int] = None,
-                        log: Callable[[str], None] = _err) -> Dict[str, Any]:
+                        only: Sequence[str] = (), log: Callable[[str], None] = _err) -> Dict[str, Any]:
     """:func:`run_benchmark` of a spec file; ``out_dir`` defaults to ``runs/benchmark-<name>``.
 
     ``options`` are ``KEY=VALUE`` strings (values read as YAML) over the spec's suite options,
     ``seeds`` replaces its seeds, ``overrides`` (``--set``) are appended to its protocol and
-    ``iw_samples`` replaces its NLL's importance samples:
-    ``--option datasets=[cardio,thyroid] --seeds 1``, ``--set train.max_steps=5000 --iw-samples 100``.
+    ``iw_samples`` replaces its NLL's importance samples and ``only`` keeps the runs with these
+    labels (and the baselines read from them; references stay):
+    ``--option datasets=[cardio,thyroid] --seeds 1``, ``--set train.max_steps=5000 --iw-samples 100``,
+    ``--only "IAF (images:mnist_iaf)"``.
     """
     spec = load_spec(path)
+    if only:
+        labels = [r.label for r in spec.runs]
+        unknown = [o for o in only if o not in labels]
+        if unknown:
+            raise ConfigError(f"--only: {path} has no run labelled {unknown[0]!r}; its labels: "
+                              f"{', '.join(repr(x) for x in labels)}. Quote a label that has spaces.")
+        d = _as_dict(spec)
+        d["runs"] = [r for r in d["runs"] if r["label"] in only]
+        d["baselines"] = [b for b in d["baselines"] if b["from_"] in only]
+        spec = from_dict(BenchmarkSpec, d, "benchmark")
     if overrides and spec.suite:
         raise ConfigError(f"--set: {spec.suite} runs its own protocol, not vaekit configs; use --option "
                           f"(its options: see the spec) instead of --set {' '.join(overrides)}.")

@@ -115,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     bm.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
                     help="config overrides appended to the spec's protocol (every run), e.g. train.max_steps=5000")
     bm.add_argument("--iw-samples", type=int, default=None, help="importance samples of each run's NLL")
+    bm.add_argument("--only", nargs="+", default=[], metavar="LABEL",
+                    help="only the runs with these labels (and the baselines read from them)")
 
     rn = sub.add_parser("runs", help="past runs under a folder with their key metrics (newest first)")
     rn.add_argument("root", nargs="?", default="runs", help="folder to search (default runs)")
@@ -154,7 +156,7 @@ def _cmd_benchmark(a) -> int:
         except ValueError:
             raise ConfigError(f"--seeds: comma-separated integers, e.g. 1,2; got {a.seeds!r}.") from None
     res = benchmark_from_file(a.spec, a.out_dir, fresh=a.fresh, options=a.options, seeds=seeds,
-                              overrides=a.overrides, iw_samples=a.iw_samples)
+                              overrides=a.overrides, iw_samples=a.iw_samples, only=a.only)
     print(res["table"], end="")
     return 0
 

@@ -180,6 +180,20 @@ def test_importance_weighted_nll_is_reported():
     assert "active units 1/2" in summary_line(res)
 
 
+@pytest.mark.parametrize("rows_per_pass, expected", [(None, 200), (40, 40), (7, 10)])
+def test_iw_nll_passes_respect_the_decoders_rows_per_pass(rows_per_pass, expected):
+    # 10 examples a batch x 20 samples: the default bound (1,024 rows) takes all 20 samples in
+    # one pass of 200 rows; a decoder's smaller bound splits them (never below one sample).
+    model = _partial_model()
+    model.decoder.iw_rows_per_pass = rows_per_pass
+    seen = []
+    model.decoder.register_forward_hook(lambda mod, args, out: seen.append(args[0].reshape(-1, D).shape[0]))
+    res = diagnose(model, BATCHES, seed=0, iw_samples=20)
+    elbo_passes = [10] * len(BATCHES)  # one plain forward pass per batch
+    assert sorted(seen) == sorted(elbo_passes + [expected] * (len(BATCHES) * 200 // expected))
+    assert math.isfinite(res["nll_iw"])
+
+
 def test_diagnose_gumbel_and_sequence_models():
     info = DataInfo(kind="vector", shape=(F,), likelihood="gaussian")
     cfg = ModelConfig(encoder=ComponentConfig("mlp", {"hidden_dims": [8]}),

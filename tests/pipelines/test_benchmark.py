@@ -100,3 +100,14 @@ def test_set_is_refused_for_a_suite(tmp_path):
                  protocol={"set": []})
     with pytest.raises(ConfigError, match=r"--set: anomaly:adbench runs its own protocol"):
         benchmark_from_file(spec, tmp_path / "o", overrides=["train.max_steps=5"], log=lambda m: None)
+
+
+def test_only_runs_the_named_rows_and_their_baselines(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["benchmark", str(_spec(tmp_path, seeds=[0])), "--out-dir", str(out), "--only", "beta4"]) == 0
+    labels = [line.split(" | ")[0].lstrip("| ") for line in capsys.readouterr().out.splitlines()[2:]]
+    assert labels == ["beta4"]  # VAE not trained, and the baseline read from it left out
+    assert not (out / "runs" / "VAE").exists() and (out / "runs" / "beta4" / "seed0" / "eval.json").is_file()
+    assert main(["benchmark", str(_spec(tmp_path)), "--only", "VAE", "raw"]) == 2
+    err = capsys.readouterr().err
+    assert "--only: " in err and "no run labelled 'raw'" in err and "'VAE', 'beta4'" in err

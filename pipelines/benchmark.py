@@ -44,6 +44,7 @@ an interrupted benchmark resumes, finished runs are only re-read. Writes ``OUT/t
 """
 from __future__ import annotations
 
+import dataclasses
 import csv
 import json
 import math
@@ -439,10 +440,8 @@ def benchmark_from_file(path: str | Path, out_dir: Optional[str | Path] = None, 
         if unknown:
             raise ConfigError(f"--only: {path} has no run labelled {unknown[0]!r}; its labels: "
                               f"{', '.join(repr(x) for x in labels)}. Quote a label that has spaces.")
-        d = _as_dict(spec)
-        d["runs"] = [r for r in d["runs"] if r["label"] in only]
-        d["baselines"] = [b for b in d["baselines"] if b["from_"] in only]
-        spec = from_dict(BenchmarkSpec, d, "benchmark")
+        spec = dataclasses.replace(spec, runs=[r for r in spec.runs if r.label in only],
+                                   baselines=[b for b in spec.baselines if b.from_ in only])
     if overrides and spec.suite:
         raise ConfigError(f"--set: {spec.suite} runs its own protocol, not vaekit configs; use --option "
                           f"(its options: see the spec) instead of --set {' '.join(overrides)}.")
@@ -461,8 +460,6 @@ def benchmark_from_file(path: str | Path, out_dir: Optional[str | Path] = None, 
 
 
 def _as_dict(spec: BenchmarkSpec) -> Dict[str, Any]:
-    import dataclasses
-
     return {f.name: getattr(spec, f.name) if f.name not in ("runs", "baselines", "references", "protocol")
             else dataclasses.asdict(spec)[f.name] for f in dataclasses.fields(spec)}
 

@@ -1,6 +1,6 @@
 """Typed containers passed between vaekit components, and the shape convention.
 
-Shape convention (one rule for every component, tested in tests/core/test_shapes.py):
+Shape convention (one rule for every component, tested in tests/core/test_vae.py, test_heads.py and test_objectives.py):
 
 * Batch first. Per-example quantities are ``(B,)``.
 * Importance / Monte-Carlo samples add a *leading* ``S``: ``z`` is ``(B, D)`` for a single

@@ -21,10 +21,16 @@ PRIORS: Registry["Prior"] = Registry("prior")
 
 
 class Prior(nn.Module):
-    """Base class. ``family`` is ``"gaussian"`` or ``"categorical"``."""
+    """Base class. ``family`` is ``"gaussian"`` or ``"categorical"``.
+
+    A prior with ``needs_input = True`` depends on the example (an empirical-Bayes prior such
+    as RecVAE's composite prior, Shenbin et al. 2020): the VAE calls it as
+    ``prior(batch_size, cond, x=batch.encoder_input)`` and refuses to sample it without data.
+    """
 
     family: str = "gaussian"
     conditional: bool = False
+    needs_input: bool = False
 
     def log_prob(self, dist: Distribution, z: Tensor) -> Tensor:
         """``log p(z)`` summed over latent units: ``(..., B, D) -> (..., B)``."""

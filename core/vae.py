@@ -95,7 +95,7 @@ _SEQ = ("vocab_size", "pad_id", "bos_id", "eos_id", "unk_id", "max_len")
 WIRED = {
     "encoder": ("in_dim", "in_shape", "cond_dim") + _SEQ,
     "head": ("in_dim", "latent_dim"),
-    "prior": ("latent_dim", "cond_dim", "n_groups", "n_categories"),
+    "prior": ("latent_dim", "cond_dim", "n_groups", "n_categories", "encoder", "head"),
     "likelihood": ("x_dim",),
     "decoder": ("latent_dim", "out_shape", "likelihood", "cond_dim") + _SEQ,
 }
@@ -238,7 +238,7 @@ class VAE(nn.Module):
         self._check_head_kwargs(head_kwargs)
         c = self._embed_cond(batch.cond, b, "forward")
         h = self._features(batch.encoder_input, c, mask)
-        prior = self.prior(b, c)
+        prior = self._prior(b, c, batch)
         ls = self.head(h, prior, n_samples=n_samples, prior_module=self.prior, **head_kwargs)
         recon_nll, px = self._recon(ls.z, c, x, mask, n_samples)
         n_tokens = mask.sum(1) if mask is not None else None
@@ -253,6 +253,13 @@ class VAE(nn.Module):
         return VAEOutput(recon_nll=recon_nll, kl=ls.kl, kl_is_analytic=ls.kl_is_analytic, z=ls.z,
                          posterior=ls.posterior, px=px, n_tokens=n_tokens, extra=extra, log_q=ls.log_q,
                          log_p=ls.log_p)
+
+    def _prior(self, b: int, c: Optional[Tensor], batch: Batch) -> Distribution:
+        """The prior for ``batch``; an input-dependent prior (``needs_input``, e.g. RecVAE's
+        composite prior, Shenbin et al. 2020) also reads ``batch.encoder_input``."""
+        if getattr(self.prior, "needs_input", False):
+            return self.prior(b, c, x=batch.encoder_input)
+        return self.prior(b, c)
 
     def _recon(self, z: Tensor, c: Optional[Tensor], x: Tensor, mask: Optional[Tensor], s: int):
         """Decode ``z`` ((B, D) or (S, B, D)) against ``x``; returns ``recon_nll`` and ``px``."""
@@ -272,7 +279,7 @@ class VAE(nn.Module):
         b = x.shape[0]
         c = self._embed_cond(batch.cond, b, "log_importance_weights")
         q = self.head.posterior(self._features(batch.encoder_input, c, mask))
-        prior = self.prior(b, c)
+        prior = self._prior(b, c, batch)
         z, log_q, log_p = self.head.importance_sample(q, prior, self.prior, k)
         recon_nll, _ = self._recon(z, c, x, mask, k)
         return -recon_nll + log_p - log_q
@@ -280,7 +287,18 @@ class VAE(nn.Module):
     # ------------------------------------------------------------------ generation
     @torch.no_grad()
     def sample_prior(self, n: int, cond: Optional[Tensor] = None, generator: Optional[torch.Generator] = None) -> Tensor:
-        """``n`` latent codes from the prior, ``(n, z_dim)``; seedable with ``generator``."""
+        """``n`` latent codes from the prior, ``(n, z_dim)``; seedable with ``generator``.
+
+        Raises
+        ------
+        ConfigError
+            When the prior depends on the input (``needs_input``): it has no codes without
+            an ``x``; decode given codes with :meth:`generate` or inputs with :meth:`reconstruct`.
+        """
+        if getattr(self.prior, "needs_input", False):
+            raise ConfigError(f"sample: the prior {type(self.prior).__name__} depends on the input x "
+                              f"(needs_input), so there is no p(z) to sample from without data; got a request "
+                              f"for {n} samples. Use generate(z) with codes of your own or reconstruct(x).")
         c = self._embed_cond(cond, n, "sample")
         dist = self.prior(n, c)
         if isinstance(dist, Normal):
@@ -380,9 +398,12 @@ def build_vae(cfg: ModelConfig, info: DataInfo) -> VAE:
     head = HEADS.build(cfg.head.kind, cfg.head.params, where="model.head",
                        wired=dict(in_dim=encoder.out_dim, latent_dim=cfg.latent_dim))
     prior_cfg = cfg.prior or ComponentConfig("standard_normal" if head.family == "gaussian" else "uniform_categorical")
+    # ``encoder`` / ``head`` are the live modules: a prior whose constructor names them (an
+    # input-dependent prior such as RecVAE's, which evaluates an old copy of the posterior)
+    # receives them; Registry.build passes only the arguments a constructor declares.
     prior = PRIORS.build(prior_cfg.kind, prior_cfg.params, where="model.prior", wired=dict(
         latent_dim=head.z_dim, cond_dim=e_dim, n_groups=getattr(head, "n_groups", None),
-        n_categories=getattr(head, "n_categories", None)))
+        n_categories=getattr(head, "n_categories", None), encoder=encoder, head=head))
     lik_cfg = cfg.likelihood or ComponentConfig(info.likelihood)
     likelihood = LIKELIHOODS.build(lik_cfg.kind, lik_cfg.params, where="model.likelihood",
                                    wired=dict(x_dim=info.x_dim))

@@ -503,3 +503,50 @@ def test_conditional_prior_without_condition_is_config_error():
 def test_model_config_rejects_non_positive_latent_dim():
     with pytest.raises(ConfigError, match=r"model\.latent_dim"):
         ModelConfig(latent_dim=0).validate()
+
+
+# ----------------------------------------------------------------------------- input-dependent priors
+from vaekit.core.priors import PRIORS, Prior  # noqa: E402
+
+
+@PRIORS.register("_test_posterior_prior")
+class _PosteriorPrior(Prior):
+    """A prior that is the (detached) posterior of the live encoder and head: needs x."""
+
+    needs_input = True
+
+    def __init__(self, latent_dim: int, encoder, head):
+        super().__init__()
+        self.seen = []
+        # Kept out of the module tree so the state dict has no second copy of the encoder.
+        self._live = (encoder, head)
+
+    def forward(self, batch_size, cond=None, x=None):
+        self.seen.append(x)
+        encoder, head = self._live
+        q = head.posterior(encoder(x, None, None))
+        return Normal(q.loc.detach(), q.scale.detach(), validate_args=False)
+
+
+def test_input_dependent_prior_is_wired_the_live_modules_and_called_with_the_input():
+    m = _vec_model(prior=ComponentConfig("_test_posterior_prior"))
+    assert m.prior._live == (m.encoder, m.head)
+    x = _vec_x()
+    out = m(Batch(x=x))
+    assert m.prior.seen[-1] is x
+    # KL(q || q.detach()) is zero: the prior really is this input's posterior.
+    assert torch.allclose(out.kl.sum(-1), torch.zeros(B), atol=1e-6)
+    lw = m.log_importance_weights(Batch(x=x), k=3)
+    assert lw.shape == (3, B) and m.prior.seen[-1] is x
+
+
+def test_sampling_an_input_dependent_prior_is_a_config_error():
+    m = _vec_model(prior=ComponentConfig("_test_posterior_prior"))
+    with pytest.raises(ConfigError, match="depends on the input.*reconstruct"):
+        m.sample(4)
+    assert m.generate(torch.zeros(2, D)).shape == (2, F)
+
+
+def test_user_cannot_set_the_wired_encoder_of_a_prior():
+    with pytest.raises(ConfigError, match="model.prior.params.encoder: .*wired"):
+        _mlp_cfg(prior=ComponentConfig("_test_posterior_prior", {"encoder": "x"})).validate()

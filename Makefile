@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test test-slow clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(wildcard domains/*/domain.yaml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then \
 		echo "CUDA GPU found: installing torch from the default index"; \

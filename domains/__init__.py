@@ -1,7 +1,7 @@
 """vaekit.domains: domain packages (toy, and the applied domains) plugged into the core.
 
-Domains are looked up by name and imported lazily, so using one never imports another's
-dependencies.
+Domains are discovered (a folder with a ``domain.yaml`` entry, see :mod:`.entries`), looked
+up by name and imported lazily, so using one never imports another's dependencies.
 """
 from __future__ import annotations
 
@@ -12,33 +12,30 @@ from vaekit.core.errors import ConfigError
 from vaekit.core.registry import did_you_mean
 
 from .base import Domain, EvalContext, Metric
-
-# name -> module defining a `DOMAIN` instance. Adding a domain = one line here.
-_DOMAIN_MODULES: Dict[str, str] = {
-    "toy": "vaekit.domains.toy.domain",
-    "molecules": "vaekit.domains.molecules.domain",
-    "anomaly": "vaekit.domains.anomaly.domain",
-    "recsys": "vaekit.domains.recsys.domain",
-    "text": "vaekit.domains.text.domain",
-    "images": "vaekit.domains.images.domain",
-}
+from .entries import DomainEntry, domain_entries
 
 _CACHE: Dict[str, Domain] = {}
 
 
 def domain_names() -> List[str]:
-    """Names of all known domains."""
-    return sorted(_DOMAIN_MODULES)
+    """Names of all discovered domains (folders with a ``domain.yaml``, and plug-ins), in
+    their declared order."""
+    return list(domain_entries())
 
 
 def get_domain(name: str) -> Domain:
-    """The :class:`Domain` registered as ``name`` (imported on first use)."""
-    if name not in _DOMAIN_MODULES:
-        raise ConfigError(f"domain: unknown domain {name!r}.{did_you_mean(name, _DOMAIN_MODULES)} "
-                          f"Valid: {', '.join(domain_names())}.")
+    """The :class:`Domain` named ``name`` (its ``domain`` module is imported on first use)."""
+    entries = domain_entries()
+    if name not in entries:
+        raise ConfigError(f"domain: unknown domain {name!r}.{did_you_mean(name, list(entries))} "
+                          f"Valid: {', '.join(entries)}.")
     if name not in _CACHE:
-        _CACHE[name] = importlib.import_module(_DOMAIN_MODULES[name]).DOMAIN
+        module = importlib.import_module(entries[name].module)
+        dom = getattr(module, "DOMAIN", None)
+        if not isinstance(dom, Domain) or dom.name != name:
+            raise ConfigError(f"{entries[name].module}: must define DOMAIN, a Domain named {name!r}; got {dom!r}.")
+        _CACHE[name] = dom
     return _CACHE[name]
 
 
-__all__ = ["Domain", "EvalContext", "Metric", "get_domain", "domain_names"]
+__all__ = ["Domain", "DomainEntry", "EvalContext", "Metric", "domain_entries", "get_domain", "domain_names"]

@@ -9,6 +9,11 @@ Stable contract (scripts rely on it):
 * ``vaekit list [configs|domains]``: ``list configs`` prints one ``domain:name`` a line
 * ``vaekit sweep CONFIG --set KEY=V1,V2,... [--out-dir DIR]``: one run per value, table + plots
 * ``vaekit study losses CONFIG [--set ...]``: pointwise vs perceptual vs adversarial terms
+* ``vaekit demo [--domain D ...] [--out-dir DIR]``: every domain's embedded default, one summary
+  table on stdout and ``DIR/report.html``; re-running resumes
+* ``vaekit benchmark SPEC.yaml [--out-dir DIR] [--only LABEL ...]``: one table
+  (``DIR/table.md``, ``table.csv``, ``benchmark.json``)
+* ``vaekit runs [ROOT] [--json]``: past runs with their key metrics, newest first
 
 CONFIG is a YAML path or a packaged ``domain:name``. Config and data errors exit with status 2
 and one line on stderr (``--debug`` shows the traceback); a training failure exits 1.
@@ -26,8 +31,11 @@ from vaekit.core.errors import (CheckpointError, ConfigError, DataValidationErro
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vaekit", description="Variational autoencoders for molecules, medical anomaly "
-                                "detection, recommendation and text, with one diagnostic view of every model.")
+    from vaekit.domains.entries import domain_entries
+
+    entries = domain_entries()
+    p = argparse.ArgumentParser(prog="vaekit", description="Variational autoencoders with one diagnostic view of "
+                                "every model, for: " + "; ".join(f"{n} ({e.summary})" for n, e in entries.items()))
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -99,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="train + evaluate every domain's embedded default; one summary table and "
                         "report.html (re-running resumes)")
     dm.add_argument("--domain", nargs="+", default=None, metavar="D",
-                    help="only these domains (toy molecules anomaly recsys text)")
+                    help="only these domains (" + " ".join(n for n, e in entries.items() if e.demo) + ")")
     dm.add_argument("--out-dir", default="runs/demo", help="output folder (default runs/demo)")
     dm.add_argument("--fresh", action="store_true", help="retrain domains already done")
     dm.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from vaekit.core.errors import ConfigError
+from vaekit.domains.entries import domain_entries
 from vaekit.domains.report_parts import Section, esc, fmt, paragraph, table
 
 from .config import load_config
@@ -26,17 +27,18 @@ from .runs import _err, evaluation, train_run
 
 @dataclass(frozen=True)
 class DemoEntry:
-    """One domain of the demo.
+    """One domain of the demo (built from the ``demo:`` block of the domain's ``domain.yaml``,
+    :class:`~vaekit.domains.entries.DemoSpec`).
 
     Attributes
     ----------
     domain : str
-    overrides : tuple of str
-        ``--set`` overrides that keep the whole demo near 10 minutes on 2 CPU cores.
     metric : (key, label)
         The key metric in :func:`~vaekit.pipelines.runs.evaluate_run`'s result.
     baseline : (key, label) or (prefix, suffix, label)
         The baseline's key, or every key ``prefix*suffix`` of which the best is shown.
+    overrides : tuple of str
+        ``--set`` overrides that keep the whole demo near 10 minutes on 2 CPU cores.
     """
 
     domain: str
@@ -45,17 +47,13 @@ class DemoEntry:
     overrides: Tuple[str, ...] = field(default_factory=tuple)
 
 
-DEMO: List[DemoEntry] = [
-    DemoEntry("toy", ("knn_acc", "kNN accuracy from z"), ("knn_acc/raw_input", "kNN on the raw input")),
-    # Timed on 2 idle cores (benchmarks/RESULTS.md): text:default's 1,500 steps take 5-10 min alone,
-    # so the demo trains it for 800 (transfer accuracy ~99 % already); molecules keeps its 1,000
-    # steps (500 halve the valid share of prior samples, 0.44 -> 0.23) and samples 500 molecules.
-    DemoEntry("molecules", ("valid", "valid SMILES from the prior"), overrides=("eval.n_samples=500",)),
-    DemoEntry("anomaly", ("detect/roc_auc", "AUC-ROC"), ("baseline/", "_roc_auc", "best PyOD detector")),
-    DemoEntry("recsys", ("rank/ndcg@100", "NDCG@100"), ("baseline/ease_ndcg@100", "EASE")),
-    DemoEntry("text", ("transfer/acc", "style-transfer accuracy %"), ("copy/acc", "copying the input"),
-              overrides=("train.max_steps=800",)),
-]
+def demo_entries() -> List[DemoEntry]:
+    """The demo's rows: every discovered domain that declares a ``demo:`` block, in order."""
+    return [DemoEntry(e.name, e.demo.metric, e.demo.baseline, e.demo.overrides)
+            for e in domain_entries().values() if e.demo is not None]
+
+
+DEMO: List[DemoEntry] = demo_entries()
 
 
 def _baseline(entry: DemoEntry, res: Dict[str, Any]) -> Tuple[str, Optional[float]]:

@@ -38,11 +38,13 @@ def _last_step(run_dir: Path) -> Optional[int]:
 
 
 def _key_metric(domain: str, res: Dict[str, Any]) -> str:
-    from .demo import DEMO
+    """``key=value`` of the domain's headline metric (its ``domain.yaml`` demo metric), if present."""
+    from vaekit.domains.entries import domain_entries
 
-    for e in DEMO:
-        if e.domain == domain and isinstance(res.get(e.metric[0]), (int, float)):
-            return f"{e.metric[0]}={res[e.metric[0]]:.4g}"
+    entry = domain_entries().get(domain)
+    key = entry.demo.metric[0] if entry is not None and entry.demo is not None else None
+    if key is not None and isinstance(res.get(key), (int, float)):
+        return f"{key}={res[key]:.4g}"
     return ""
 
 

@@ -176,18 +176,17 @@ def test_evaluate_on_a_folder_that_is_not_a_run(capsys, tmp_path):
     assert code == 2 and "not a vaekit run directory" in err
 
 
-# Per-domain overrides that shrink a packaged config to a seconds-long smoke run.
-SMOKE = {"molecules": ["data.max_molecules=300", "data.max_eval_molecules=100", "eval.n_samples=30",
-                       "eval.options.recon_molecules=2", "eval.options.recon_encodings=1",
-                       "eval.options.recon_decodings=1", "train.precision=fp32"],
-         "recsys": ["data.synthetic_users=300", "data.synthetic_items=100", "data.n_heldout_users=30"],
-         "text": ["data.generated_size=300", "data.max_sentences=2000", "eval.n_samples=20",
-                  "eval.options.max_examples=20"],
-         "images": ["data.max_train=300", "data.n_train=300", "eval.n_samples=4", "eval.options.recon_examples=8"]}
-# Configs that read the shared benchmark data (../shared/data): smoke-run only with `-m slow`.
-NEEDS_SHARED = {"molecules:moses", "recsys:ml100k", "recsys:ml1m-diffrec", "text:yelp", "text:ptb",
-                "images:mnist_vae", "images:mnist_iwae", "images:mnist_iaf", "images:mnist_vlae",
-                "images:mnist_study"}
+# Per-domain overrides that shrink a packaged config to a seconds-long smoke run, and the
+# configs that read the shared benchmark data (smoke-run only with `-m slow`): both come from
+# each domain's entry (domains/<name>/domain.yaml: `smoke`, `needs_data`).
+def _entries():
+    from vaekit.domains import domain_entries
+
+    return domain_entries()
+
+
+SMOKE = {name: list(e.smoke) for name, e in _entries().items()}
+NEEDS_SHARED = {f"{name}:{c}" for name, e in _entries().items() for c in e.needs_data}
 
 
 def _all_configs():

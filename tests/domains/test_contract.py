@@ -100,3 +100,23 @@ def test_the_checker_fails_on_a_metric_without_a_direction(tmp_path):
 
     with pytest.raises(DomainContractError, match=r"domain 'x': metric 'bad' must declare a direction.*'bad/b'"):
         check_metrics("x", Dom(), Ctx())
+
+
+def test_the_checker_fails_on_a_bundle_that_breaks_the_shape_rule():
+    import torch
+
+    from vaekit.core.types import Batch, DataBundle, DataInfo
+    from vaekit.pipelines.checks import check_bundle
+
+    info = DataInfo(kind="vector", shape=(3,), likelihood="gaussian", n_train=8)
+    rows = [torch.zeros(3) for _ in range(8)]
+
+    def bad_collate(items):  # y has one row too few
+        return Batch(x=torch.stack(items), y=torch.zeros(len(items) - 1))
+
+    data = DataBundle(train=rows, val=None, test=None, info=info, collate=bad_collate)
+    with pytest.raises(DomainContractError, match=r"domain 'x': Batch.y must lead with the batch size 4; got \(3,\)"):
+        check_bundle("x", data)
+    data = DataBundle(train=rows, val=None, test=None, info=info, collate=lambda items: torch.stack(items))
+    with pytest.raises(DomainContractError, match=r"collate must return a Batch; got 'Tensor'"):
+        check_bundle("x", data)

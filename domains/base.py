@@ -60,6 +60,11 @@ class EvalContext:
         for i in range(0, len(ds), self.batch_size):
             yield self.data.collate([ds[j] for j in range(i, min(len(ds), i + self.batch_size))]).to(self.device)
 
+    def options_as(self, cls: type) -> Any:
+        """``options`` when it is a ``cls``, else ``cls()``: a domain's ``EvalOptions`` with its
+        defaults when the run config has no (or another domain's) ``eval.options``."""
+        return self.options if isinstance(self.options, cls) else cls()
+
     def cached(self, key: str, fn: Callable[[], Any]) -> Any:
         """Compute ``fn()`` once per context under ``key``."""
         if key not in self.extra:

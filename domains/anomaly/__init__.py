@@ -2,8 +2,9 @@
 
 * :class:`VAEDetector` (:mod:`.detector`): vaekit's VAE as a PyOD detector, with a trimmed
   ELBO for contaminated training data, deterministic scores and per-feature explanations;
-* data: :mod:`.data` (ODDS ``.mat``, ADBench ``.npz``, CSV/parquet with a label column,
-  the embedded breast-cancer default) and :mod:`.preprocess` (impute, scale, one-hot);
+* data: :mod:`.io` (ODDS ``.mat``, ADBench ``.npz``, CSV/parquet with a label column,
+  the embedded breast-cancer default), :mod:`.features` (feature and label checks),
+  :mod:`.preprocess` (impute, scale, one-hot) and :mod:`.loading` (the ``data`` section);
 * metrics: :mod:`.metrics` (AUC-ROC, AUC-PR, precision@n, recall at a fixed FPR);
 * the ADBench protocol with PyOD baselines side by side: :mod:`.benchmark`.
 
@@ -11,15 +12,15 @@ Names are imported lazily so that ``import vaekit.domains.anomaly`` stays cheap.
 """
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
-_LAZY = {
+__getattr__, __all__ = lazy_exports(__name__, {
     "VAEDetector": ".detector",
     "TabularPreprocessor": ".preprocess",
-    "read_table": ".data",
-    "breast_cancer_data": ".data",
-    "load_anomaly": ".data",
-    "AnomalyDataConfig": ".data",
+    "read_table": ".io",
+    "breast_cancer_data": ".io",
+    "load_anomaly": ".loading",
+    "AnomalyDataConfig": ".loading",
     "roc_auc": ".metrics",
     "average_precision": ".metrics",
     "precision_at_n": ".metrics",
@@ -29,13 +30,4 @@ _LAZY = {
     "adbench_split": ".benchmark",
     "pyod_baselines": ".benchmark",
     "run_protocol": ".benchmark",
-}
-
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'vaekit.domains.anomaly' has no attribute {name!r}")
-    return getattr(importlib.import_module(_LAZY[name], __name__), name)
-
-
-__all__ = sorted(_LAZY)
+})

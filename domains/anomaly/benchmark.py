@@ -186,7 +186,7 @@ def summarize(rows: List[dict], groups: Optional[Mapping[str, Sequence[str]]] = 
 
 def load_adbench(root: str | Path, names: Optional[Iterable[str]] = None) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
     """``{name: (X, y)}`` for the ADBench ``.npz`` files in ``root`` (all, or ``names``)."""
-    from .data import load_adbench_dir, read_table
+    from .io import load_adbench_dir, read_table
 
     files = load_adbench_dir(root)
     wanted = list(names) if names is not None else sorted(files)
@@ -225,7 +225,7 @@ def _adbench_run(model: str, params: Mapping[str, Any], seed: int, options: Mapp
 
 
 def _adbench_groups(datasets: Sequence[str]) -> Dict[str, List[str]]:
-    from .data import MEDICAL, OTHER
+    from .io import MEDICAL, OTHER
 
     groups = {"medical": [d for d in datasets if d in MEDICAL], "other": [d for d in datasets if d in OTHER],
               "all": list(datasets)}

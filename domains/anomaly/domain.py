@@ -10,7 +10,7 @@ from vaekit.core.types import DataBundle, DataInfo
 
 from ..base import Domain, EvalContext, Metric
 from ..tables import check_table_suffix, write_table
-from .data import AnomalyDataConfig, load_anomaly
+from .loading import AnomalyDataConfig, load_anomaly
 from .evaluation import AnomalyEvalOptions, BaselineMetrics, DetectionMetrics
 
 

@@ -57,10 +57,6 @@ class AnomalyEvalOptions:
             raise ConfigError(f"{path}.{exc}") from None
 
 
-def _options(ctx: EvalContext) -> AnomalyEvalOptions:
-    return ctx.options if isinstance(ctx.options, AnomalyEvalOptions) else AnomalyEvalOptions()
-
-
 def _labels(ctx: EvalContext, what: str):
     y = ctx.dataset.y
     if y is None:
@@ -78,7 +74,7 @@ def vae_scores(ctx: EvalContext) -> np.ndarray:
     ndarray, shape (n,)
         float64 nats, higher = more anomalous; cached under :data:`VAE_SCORES`.
     """
-    o = _options(ctx)
+    o = ctx.options_as(AnomalyEvalOptions)
     return ctx.cached(VAE_SCORES, lambda: anomaly_scores(ctx.model, ctx.dataset.x.numpy(), o.score,
                                                          o.n_score_samples, seed=ctx.seed))
 
@@ -97,7 +93,7 @@ def baseline_scores(ctx: EvalContext) -> Dict[str, np.ndarray]:
     def fit_all():
         x_train, x_eval = ctx.data.train.x.numpy(), ctx.dataset.x.numpy()
         return {name: fit_score(make(ctx.seed), x_train, x_eval)[0]
-                for name, make in pyod_baselines(_options(ctx).baselines).items()}
+                for name, make in pyod_baselines(ctx.options_as(AnomalyEvalOptions).baselines).items()}
 
     return ctx.cached(BASELINE_SCORES, fit_all)
 
@@ -110,7 +106,7 @@ class DetectionMetrics(Metric):
     needs = ("model", "data")
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        o = _options(ctx)
+        o = ctx.options_as(AnomalyEvalOptions)
         y = _labels(ctx, "detect")
         if y is None:
             return {}
@@ -125,7 +121,7 @@ class BaselineMetrics(Metric):
     needs = ("data",)
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        o = _options(ctx)
+        o = ctx.options_as(AnomalyEvalOptions)
         y = _labels(ctx, "baseline")
         if y is None or not o.baselines:
             return {}

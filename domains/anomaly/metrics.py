@@ -74,7 +74,7 @@ def check_labels_scores(y: Any, scores: Any, where: str = "metric") -> Tuple[np.
             raise DataValidationError(fmt_error(f"{where}: y", "labels must be 0/1 (1 = anomaly) or bool",
                                                 f"values {values[:5].tolist()}" + (" ..." if len(values) > 5 else ""),
                                                 "Map the labels to 0/1 first (e.g. with "
-                                                "vaekit.domains.anomaly.data.to_binary_labels)."))
+                                                "vaekit.domains.anomaly.features.to_binary_labels)."))
         y_int = y_arr.astype(np.int64)
     n_pos = int(y_int.sum())
     if n_pos == 0 or n_pos == len(y_int):

@@ -29,6 +29,8 @@ import numpy as np
 
 from vaekit.core.errors import ConfigError, DataValidationError, NotFittedError
 
+from .features import as_feature_frame, validate_features
+
 Scaling = Literal["standard", "robust", "standard+rank", "power", "rank_gauss", "quantile", "minmax", "none"]
 SCALINGS = ("standard", "robust", "standard+rank", "power", "rank_gauss", "quantile", "minmax", "none")
 _MISSING = "__missing__"
@@ -107,8 +109,6 @@ class TabularPreprocessor:
         from sklearn.impute import SimpleImputer
         from sklearn.preprocessing import (MinMaxScaler, OneHotEncoder, PowerTransformer, QuantileTransformer,
                                            RobustScaler, StandardScaler)
-
-        from .data import as_feature_frame, validate_features
 
         df = as_feature_frame(X, where)
         kinds = validate_features(df, where, max_categories=self.max_categories,
@@ -192,8 +192,6 @@ class TabularPreprocessor:
                                           f"{self.feature_names_in_[:8]}...). Pass the same columns as in fit.")
             df = X[self.feature_names_in_]
         else:
-            from .data import as_feature_frame
-
             if hasattr(X, "toarray"):  # scipy sparse
                 X = X.toarray()
             df = as_feature_frame(X, where)

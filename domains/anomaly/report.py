@@ -21,7 +21,7 @@ import torch
 
 from ..base import EvalContext
 from ..report_parts import Section, figure, figures_or_note, fmt, paragraph, plotting, table
-from .evaluation import BASELINE_SCORES, _options, vae_scores
+from .evaluation import BASELINE_SCORES, AnomalyEvalOptions, vae_scores
 from .metrics import average_precision, roc_auc
 from .preprocess import inverse_transform
 from .scoring import feature_nll
@@ -69,7 +69,7 @@ def detector_scores(ctx: EvalContext, scores: np.ndarray) -> Dict[str, np.ndarra
     dict of str -> ndarray, shape (n,)
         Legend label -> scores, the VAE first.
     """
-    return {f"VAE ({_options(ctx).score})": scores, **ctx.extra.get(BASELINE_SCORES, {})}
+    return {f"VAE ({ctx.options_as(AnomalyEvalOptions).score})": scores, **ctx.extra.get(BASELINE_SCORES, {})}
 
 
 def curves_section(scores: Dict[str, np.ndarray], y: Optional[np.ndarray]) -> Section:
@@ -146,7 +146,7 @@ def top_records_section(ctx: EvalContext, scores: np.ndarray, y: Optional[np.nda
     y : ndarray of int, shape (n,), optional
         1 = anomaly.
     """
-    o = _options(ctx)
+    o = ctx.options_as(AnomalyEvalOptions)
     state = ctx.data.info.extra["preprocessor"]
     x = ctx.dataset.x.numpy()
     top = np.argsort(-scores, kind="stable")[:TOP_RECORDS]

@@ -56,10 +56,6 @@ class MoleculesEvalOptions:
                               f"got {self.recon_molecules!r}.")
 
 
-def _options(ctx: EvalContext) -> MoleculesEvalOptions:
-    return ctx.options if isinstance(ctx.options, MoleculesEvalOptions) else MoleculesEvalOptions()
-
-
 def canonical(smiles: str) -> Optional[str]:
     """RDKit canonical SMILES, or None when it does not parse."""
     from rdkit import Chem
@@ -108,7 +104,7 @@ class MosesSampleMetrics(Metric):
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
         from .metrics import moses_metrics
 
-        opts = _options(ctx)
+        opts = ctx.options_as(MoleculesEvalOptions)
         g = torch.Generator(device=ctx.device).manual_seed(ctx.seed)
         cond = sample_conditions(ctx, ctx.n_samples, torch.Generator().manual_seed(ctx.seed))
         gen = ctx.cached("generated_smiles", lambda: generate_smiles(ctx, ctx.n_samples, cond, g))
@@ -129,7 +125,7 @@ class ReconstructionAccuracy(Metric):
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
         from .data import decode_tokens
 
-        opts = _options(ctx)
+        opts = ctx.options_as(MoleculesEvalOptions)
         if opts.recon_molecules == 0:
             return {}
         model, info = ctx.model, ctx.data.info

@@ -57,10 +57,6 @@ class RecsysEvalOptions:
             raise ConfigError(f"{path}.ease_l2: must be > 0 or null (tuned on validation); got {self.ease_l2!r}.")
 
 
-def _options(ctx: EvalContext) -> RecsysEvalOptions:
-    return ctx.options if isinstance(ctx.options, RecsysEvalOptions) else RecsysEvalOptions()
-
-
 def cutoffs(ks, n_items: int) -> List[int]:
     """The distinct cut-offs of ``ks``, each clipped to the catalogue size ``n_items``, sorted."""
     return sorted({min(int(k), n_items) for k in ks})
@@ -97,7 +93,7 @@ def ranking(ctx: EvalContext, model: str, scores: Callable[[], np.ndarray]) -> D
     from .metrics import ranking_report
 
     def run() -> Dict[str, float]:
-        ds, opts = ctx.dataset, _options(ctx)
+        ds, opts = ctx.dataset, ctx.options_as(RecsysEvalOptions)
         s = scores()
         ks = cutoffs([*opts.ks, *CURVE_KS], s.shape[1])
         return ranking_report(s, ds.y, ks=ks, exclude=ds.exclude, denominator=opts.recall_denominator)
@@ -126,7 +122,7 @@ class RankingMetrics(Metric):
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
         rep = vae_ranking(ctx)
-        return {f"rank/{k}": rep[k] for k in _metric_keys(_options(ctx), ctx.dataset.x.shape[1])}
+        return {f"rank/{k}": rep[k] for k in _metric_keys(ctx.options_as(RecsysEvalOptions), ctx.dataset.x.shape[1])}
 
 
 def tune_ease_l2(train, val_ds, grid=EASE_GRID, k: int = 100) -> float:
@@ -151,7 +147,7 @@ def _fit_baseline(ctx: EvalContext, name: str):
 
     train = ctx.data.train.x
     if name == "EASE":
-        opts = _options(ctx)
+        opts = ctx.options_as(RecsysEvalOptions)
         l2 = opts.ease_l2 if opts.ease_l2 is not None else tune_ease_l2(train, ctx.data.val)
         return EASERecommender(l2=l2).fit(train)
     return PopularityRecommender().fit(train)
@@ -166,7 +162,7 @@ class BaselineMetrics(Metric):
     needs = ("data",)
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        opts = _options(ctx)
+        opts = ctx.options_as(RecsysEvalOptions)
         keys = _metric_keys(opts, ctx.dataset.x.shape[1])
         out: Dict[str, float] = {}
         for name in opts.baselines:

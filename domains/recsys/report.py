@@ -15,7 +15,7 @@ import numpy as np
 
 from ..base import EvalContext
 from ..report_parts import Section, figure, figures_or_note, paragraph, plotting, table
-from .evaluation import CURVE_KS, _options, baseline_ranking, cutoffs, vae_ranking
+from .evaluation import CURVE_KS, RecsysEvalOptions, baseline_ranking, cutoffs, vae_ranking
 
 #: Users shown in the example table (the first ones of the split with held-out items).
 EXAMPLE_USERS = 3
@@ -52,7 +52,7 @@ def model_rankings(ctx: EvalContext) -> Dict[str, Dict[str, float]]:
     """``{model: ranking report}`` of the VAE and each configured baseline, in that order
     (cached by the metrics; computed here only when the metrics did not run)."""
     out = {"VAE": vae_ranking(ctx)}
-    out.update({name: baseline_ranking(ctx, name) for name in _options(ctx).baselines})
+    out.update({name: baseline_ranking(ctx, name) for name in ctx.options_as(RecsysEvalOptions).baselines})
     return out
 
 
@@ -63,7 +63,8 @@ def by_k_section(ctx: EvalContext) -> Section:
     figs = [_by_k_figure(reps, ks, key, label) for key, label in _METRICS]
     header = ["k"] + [f"{model} {label}@k" for key, label in _METRICS for model in reps]
     rows = [[k] + [rep[f"{key}@{k}"] for key, _ in _METRICS for rep in reps.values()] for k in ks]
-    denom = "min(k, |held-out|)" if _options(ctx).recall_denominator == "truncated" else "|held-out|"
+    truncated = ctx.options_as(RecsysEvalOptions).recall_denominator == "truncated"
+    denom = "min(k, |held-out|)" if truncated else "|held-out|"
     caption = (f"{ctx.split} split, {reps['VAE']['n_users']} users with held-out items; Recall over {denom}, "
                f"binary-relevance NDCG (Liang et al. 2018)")
     note = paragraph("Fold-in items are excluded from every ranking. The rows at eval.options.ks are the "

@@ -70,10 +70,6 @@ class TextEvalOptions:
             raise ConfigError(f"{path}.classifier_max_train: must be null or >= 2; got {self.classifier_max_train!r}.")
 
 
-def _options(ctx: EvalContext) -> TextEvalOptions:
-    return ctx.options if isinstance(ctx.options, TextEvalOptions) else TextEvalOptions()
-
-
 def _norm(texts: List[str], opts: TextEvalOptions) -> List[str]:
     return [normalise_text(t) for t in texts] if opts.normalise else list(texts)
 
@@ -91,7 +87,7 @@ def _train_subset(ctx: EvalContext, opts: TextEvalOptions):
 
 def judge(ctx: EvalContext) -> StyleClassifier:
     """The TF-IDF + logistic-regression style classifier fitted on the training split (cached)."""
-    opts = _options(ctx)
+    opts = ctx.options_as(TextEvalOptions)
 
     def fit():
         sents, labels = _train_subset(ctx, opts)
@@ -102,12 +98,12 @@ def judge(ctx: EvalContext) -> StyleClassifier:
 
 def judged_styles(ctx: EvalContext, sentences: List[str]) -> List[str]:
     """The style :func:`judge` assigns to each sentence, normalised as the metrics do."""
-    return [str(v) for v in judge(ctx).predict(_norm(sentences, _options(ctx)))]
+    return [str(v) for v in judge(ctx).predict(_norm(sentences, ctx.options_as(TextEvalOptions)))]
 
 
 def fluency_lm(ctx: EvalContext) -> KneserNeyLM:
     """The Kneser-Ney LM fitted on the training split (cached)."""
-    opts = _options(ctx)
+    opts = ctx.options_as(TextEvalOptions)
     return ctx.cached("text/lm", lambda: KneserNeyLM(order=opts.lm_order).fit(_norm(_train_subset(ctx, opts)[0],
                                                                                       opts)))
 
@@ -190,7 +186,7 @@ def transfer_outputs(ctx: EvalContext) -> Optional[TransferOutputs]:
             return None
         from .style import transfer
 
-        opts = _options(ctx)
+        opts = ctx.options_as(TextEvalOptions)
         sources, labels, refs = _split_text(ctx, opts.max_examples)
         names = list(ctx.data.info.extra["labels"])
         targets = [names[(names.index(v) + 1) % len(names)] for v in labels]
@@ -208,7 +204,7 @@ def reconstruction_outputs(ctx: EvalContext) -> Optional[ReconOutputs]:
     def run() -> Optional[ReconOutputs]:
         from .style import reconstruct
 
-        opts = _options(ctx)
+        opts = ctx.options_as(TextEvalOptions)
         sources, labels, _ = _split_text(ctx, opts.max_examples)
         style = labels if ctx.model.conditional else None
         if ctx.model.conditional and labels is None:
@@ -227,7 +223,7 @@ def sample_outputs(ctx: EvalContext) -> Optional[SampleOutputs]:
     def run() -> Optional[SampleOutputs]:
         import torch
 
-        opts = _options(ctx)
+        opts = ctx.options_as(TextEvalOptions)
         m = ctx.model
         n = ctx.n_samples
         g = torch.Generator(device=ctx.device).manual_seed(ctx.seed)
@@ -262,7 +258,7 @@ class StyleTransfer(Metric):
         tr = transfer_outputs(ctx)
         if tr is None:
             return {}
-        opts = _options(ctx)
+        opts = ctx.options_as(TextEvalOptions)
         sources, labels, refs, targets, outputs = tr.sources, tr.styles, tr.references, tr.targets, tr.outputs
         clf, lm = judge(ctx), fluency_lm(ctx)
         src_n = _norm(sources, opts)
@@ -308,7 +304,7 @@ class Samples(Metric):
         samples = sample_outputs(ctx)
         if samples is None:
             return {}
-        opts = _options(ctx)
+        opts = ctx.options_as(TextEvalOptions)
         outs = samples.texts
         toks = [o.split() for o in outs]
         uni = [t for s in toks for t in s]

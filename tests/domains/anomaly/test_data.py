@@ -16,9 +16,9 @@ pytest.importorskip("sklearn")
 import scipy.io  # noqa: E402
 
 from vaekit.core.errors import ConfigError, DataValidationError, MissingDependencyError  # noqa: E402
-from vaekit.domains.anomaly.data import (MEDICAL, OTHER, FeatureSummary, as_feature_frame,  # noqa: E402
-                                         breast_cancer_data, load_adbench_dir, read_table, to_binary_labels,
-                                         validate_features)
+from vaekit.domains.anomaly.features import (FeatureSummary, as_feature_frame, to_binary_labels,  # noqa: E402
+                                             validate_features)
+from vaekit.domains.anomaly.io import MEDICAL, OTHER, breast_cancer_data, load_adbench_dir, read_table  # noqa: E402
 
 ADBENCH_DIR = Path(__file__).resolve().parents[3].parent / "shared/data/anomaly/adbench"
 

@@ -12,7 +12,7 @@ pd = pytest.importorskip("pandas")
 
 from vaekit.core.errors import ConfigError, DataValidationError  # noqa: E402
 from vaekit.domains import get_domain  # noqa: E402
-from vaekit.domains.anomaly.data import AnomalyDataConfig, load_anomaly  # noqa: E402
+from vaekit.domains.anomaly.loading import AnomalyDataConfig, load_anomaly  # noqa: E402
 from vaekit.domains.anomaly.preprocess import TabularPreprocessor, inverse_transform  # noqa: E402
 from vaekit.pipelines import evaluate_run, generate_run, load_config, train_run  # noqa: E402
 

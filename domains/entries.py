@@ -11,6 +11,7 @@ mydomain = "mypkg.mydomain"``). The entry is plain data, read without importing 
     summary: recommendation from implicit feedback
     order: 4                           # position in listings and in `vaekit demo`
     pip: ["scipy>=1.10", "pandas>=2.0"]   # the pip extra `vaekit[recsys]` (read by setup.py)
+    requires: [scipy, pandas]          # modules checked before the domain is used
     demo:                              # optional: the domain's row in `vaekit demo`
       metric: {key: rank/ndcg@100, label: NDCG@100}
       baseline: {key: baseline/ease_ndcg@100, label: EASE}
@@ -36,7 +37,7 @@ from vaekit.core.errors import ConfigError
 
 ENTRY_FILE = "domain.yaml"
 ENTRY_POINT_GROUP = "vaekit.domains"
-_KEYS = {"name", "summary", "order", "pip", "demo", "smoke", "needs_data", "sample_file"}
+_KEYS = {"name", "summary", "order", "pip", "demo", "smoke", "needs_data", "sample_file", "requires"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class DomainEntry:
     order : int
     pip : tuple of str
         Requirements of the domain's pip extra.
+    requires : tuple of str
+        Modules the domain imports; a missing one raises
+        :class:`~vaekit.core.errors.MissingDependencyError` naming ``pip install 'vaekit[<name>]'``.
     demo : DemoSpec, optional
     smoke : tuple of str
     needs_data : tuple of str
@@ -86,6 +90,7 @@ class DomainEntry:
     summary: str = ""
     order: int = 100
     pip: Tuple[str, ...] = ()
+    requires: Tuple[str, ...] = ()
     demo: Optional[DemoSpec] = None
     smoke: Tuple[str, ...] = ()
     needs_data: Tuple[str, ...] = field(default_factory=tuple)
@@ -148,6 +153,7 @@ def read_entry(folder: Path, package: str) -> DomainEntry:
         raise ConfigError(f"{where}.order: an integer; got {order!r}.")
     return DomainEntry(name=name, package=package, folder=Path(folder), summary=str(raw.get("summary", "")),
                        order=order, pip=_strings(raw.get("pip"), f"{where}.pip"),
+                       requires=_strings(raw.get("requires"), f"{where}.requires"),
                        demo=_demo(raw.get("demo"), f"{where}.demo"),
                        smoke=_strings(raw.get("smoke"), f"{where}.smoke"),
                        needs_data=_strings(raw.get("needs_data"), f"{where}.needs_data"),

@@ -18,8 +18,6 @@ class AnomalyDomain(Domain):
     name = "anomaly"
     DataConfig = AnomalyDataConfig
     EvalOptions = AnomalyEvalOptions
-    requires = ("pyod", "sklearn", "pandas", "scipy")
-    extra = "anomaly"
 
     def load_data(self, cfg: AnomalyDataConfig, seed: int) -> DataBundle:
         return load_anomaly(cfg, seed)

@@ -35,7 +35,6 @@ class ImagesDomain(Domain):
     name = "images"
     DataConfig = ImagesDataConfig
     EvalOptions = ImagesEvalOptions
-    requires = ()
     cond_example = "--cond label=3"
     sample_x = False
 

@@ -22,8 +22,6 @@ class MoleculesDomain(Domain):
     name = "molecules"
     DataConfig = MoleculesDataConfig
     EvalOptions = MoleculesEvalOptions
-    requires = ("rdkit", "selfies", "pandas", "torch_geometric")
-    extra = "molecules"
     cond_example = "--cond logp=2.5 qed=0.7"
     sample_x = True  # MOSES samples its models' decoders (temperature 1)
 

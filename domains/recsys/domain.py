@@ -28,8 +28,6 @@ class RecsysDomain(Domain):
     name = "recsys"
     DataConfig = RecsysDataConfig
     EvalOptions = RecsysEvalOptions
-    requires = ("scipy", "pandas")
-    extra = "recsys"
 
     def load_data(self, cfg: RecsysDataConfig, seed: int) -> DataBundle:
         return load_recsys(cfg, seed)

@@ -19,8 +19,6 @@ class TextDomain(Domain):
     name = "text"
     DataConfig = TextDataConfig
     EvalOptions = TextEvalOptions
-    requires = ("sacrebleu", "sklearn")
-    extra = "text"
     cond_example = "--cond style=1"
 
     def load_data(self, cfg: TextDataConfig, seed: int) -> DataBundle:

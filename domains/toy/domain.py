@@ -18,7 +18,6 @@ from .metrics import ClusterRecovery, Reconstruction, SampleQuality
 class ToyDomain(Domain):
     name = "toy"
     DataConfig = ToyDataConfig
-    requires = ()
     cond_example = "--cond cluster=0"
 
     def load_data(self, cfg: ToyDataConfig, seed: int) -> DataBundle:

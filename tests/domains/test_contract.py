@@ -120,3 +120,16 @@ def test_the_checker_fails_on_a_bundle_that_breaks_the_shape_rule():
     data = DataBundle(train=rows, val=None, test=None, info=info, collate=lambda items: torch.stack(items))
     with pytest.raises(DomainContractError, match=r"collate must return a Batch; got 'Tensor'"):
         check_bundle("x", data)
+
+
+def test_a_missing_required_module_names_the_pip_extra(monkeypatch):
+    import dataclasses
+
+    import vaekit.domains.entries as entries
+    from vaekit.core.errors import MissingDependencyError
+
+    found = dict(domain_entries())
+    found["toy"] = dataclasses.replace(found["toy"], requires=("no_such_module_for_vaekit",))
+    monkeypatch.setattr(entries, "_ENTRIES", found)
+    with pytest.raises(MissingDependencyError, match=r"'no_such_module_for_vaekit'.*pip install 'vaekit\[toy\]'"):
+        get_domain("toy").check_requirements()

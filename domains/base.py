@@ -184,28 +184,30 @@ class Domain(ABC):
 
     Subclasses set ``name``, ``DataConfig`` (a frozen dataclass: the ``data`` section of a
     run config), optionally ``EvalOptions`` (a frozen dataclass: ``eval.options``, read by
-    the metrics as ``EvalContext.options``), ``requires`` (importable modules) and ``extra``
-    (the pip extra providing them).
+    the metrics as ``EvalContext.options``). What the domain needs installed is declared in
+    its entry (``domain.yaml``: ``requires``, the modules, and ``pip``, its extra).
     """
 
     name: str = ""
     DataConfig: Type = object
     EvalOptions: Type = NoEvalOptions
-    requires: Tuple[str, ...] = ()
-    extra: str = ""
     cond_example: str = "--cond NAME=VALUE"
     #: Generation draws x ~ p(x|z) (True) or takes its mean / greedy decoding (False).
     sample_x: bool = False
 
     def check_requirements(self) -> None:
-        """Raise :class:`MissingDependencyError` with the pip line if a dependency is missing."""
-        for mod in self.requires:
+        """Raise :class:`MissingDependencyError` with the pip line if a module the domain's
+        entry ``requires`` is missing."""
+        from .entries import domain_entries
+
+        entry = domain_entries().get(self.name)
+        for mod in entry.requires if entry is not None else ():
             try:
                 importlib.import_module(mod)
             except ImportError as exc:
                 raise MissingDependencyError(
                     f"domain {self.name!r} needs the module {mod!r}, which is not installed. "
-                    f"Install it with: pip install 'vaekit[{self.extra or self.name}]'") from exc
+                    f"Install it with: pip install 'vaekit[{self.name}]'") from exc
 
     @abstractmethod
     def load_data(self, cfg: Any, seed: int) -> DataBundle:

@@ -19,6 +19,7 @@ from .types import Batch, LossOutput, VAEOutput
 
 ScheduleSpec = Union[float, Dict[str, Any]]
 OBJECTIVE_KINDS = ("elbo", "iwae")
+BETA_SCALES = ("none", "input_sum")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ class ObjectiveConfig:
         Weight (a number or a schedule) of each auxiliary term the model returns in
         ``VAEOutput.extra``, by name (e.g. ``{style_loss: {kind: linear, start: 0, end: 1,
         steps: 2000}}`` for an attribute controller); unnamed terms weigh 1.
+    beta_scale : {"none", "input_sum"}
+        Per-example factor of beta: ``input_sum`` weighs example ``u``'s KL by ``beta * |x_u|``
+        with ``|x_u| = sum_i x_ui`` (the user's number of clicks), RecVAE's rescaled KL
+        (Shenbin et al. 2020, section 3.4: ``beta = gamma |x_u|``, ``gamma`` = 0.005), so users
+        with long histories are pulled harder towards the prior.
     """
 
     kind: str = "elbo"
@@ -72,6 +78,7 @@ class ObjectiveConfig:
     n_samples: int = 1
     trim: float = 0.0
     weights: Dict[str, ScheduleSpec] = field(default_factory=dict)
+    beta_scale: str = "none"
 
     def validate(self, path: str = "objective") -> None:
         build_objective(self, path)
@@ -129,7 +136,7 @@ class ELBO:
     def __init__(self, beta: Union[float, Schedule] = 1.0, free_bits: float = 0.0,
                  capacity: Optional[CapacityConfig] = None, temperature: Union[None, float, Schedule] = None,
                  n_samples: int = 1, trim: float = 0.0, weights: Optional[Dict[str, Any]] = None,
-                 where: str = "objective", kind: str = "elbo"):
+                 where: str = "objective", kind: str = "elbo", beta_scale: str = "none"):
         if kind not in OBJECTIVE_KINDS:
             raise ConfigError(f"{where}.kind: unknown objective {kind!r}.{did_you_mean(kind, OBJECTIVE_KINDS)} "
                               f"Valid: {', '.join(OBJECTIVE_KINDS)}.")
@@ -139,6 +146,14 @@ class ELBO:
             raise ConfigError(f"{where}.kind: the iwae bound takes no {', '.join(used)} (they act on the ELBO's "
                               f"KL term); got kind: iwae with {used[0]} set. Remove {used[0]} or use kind: elbo.")
         self.kind = kind
+        if beta_scale not in BETA_SCALES:
+            raise ConfigError(f"{where}.beta_scale: unknown scale {beta_scale!r}.{did_you_mean(beta_scale, BETA_SCALES)} "
+                              f"Valid: {', '.join(BETA_SCALES)}.")
+        if beta_scale != "none" and (kind == "iwae" or free_bits > 0 or capacity is not None):
+            other = "kind: iwae" if kind == "iwae" else "free_bits" if free_bits > 0 else "capacity"
+            raise ConfigError(f"{where}.beta_scale: a per-example KL weight applies to the plain ELBO's beta * KL; "
+                              f"got beta_scale: {beta_scale} with {other}. Remove one of them.")
+        self.beta_scale = beta_scale
         self.beta = build_schedule(beta, f"{where}.beta")
         if free_bits < 0:
             raise ConfigError(f"{where}.free_bits: must be >= 0 nats per unit; got {free_bits!r}.")
@@ -166,7 +181,9 @@ class ELBO:
             kw["temperature"] = self.temperature(step)
         return kw
 
-    def __call__(self, out: VAEOutput, step: int) -> LossOutput:
+    def __call__(self, out: VAEOutput, step: int, batch: Optional[Batch] = None) -> LossOutput:
+        """The loss of ``out`` at ``step``; ``batch`` (the model's input) is needed by
+        ``beta_scale: input_sum`` only."""
         recon = out.recon_nll.float()  # (B,) or (S, B)
         kl = out.kl.float()  # (B, U)
         recon_mean = recon.mean()  # mean over samples and batch
@@ -182,6 +199,9 @@ class ELBO:
             recon_l, kl_l = recon[..., keep], kl[keep]
             terms["trimmed"] = float(n_trim)
         recon_loss, kl_loss = recon_l.mean(), kl_l.sum(1).mean()
+        if self.beta_scale == "input_sum":
+            scale = self._input_sums(batch)
+            kl_loss = ((scale[keep] if n_trim > 0 else scale) * kl_l.sum(1)).mean()
         if self.kind == "iwae":
             try:
                 log_w = out.log_weights(beta)  # (k, B)
@@ -224,11 +244,18 @@ class ELBO:
             terms["n_tokens"] = float(out.n_tokens.float().mean())
         return LossOutput(loss=loss, terms=terms)
 
+    def _input_sums(self, batch: Optional[Batch]) -> Tensor:
+        """``|x_u|`` per example, ``(B,)``."""
+        if batch is None:
+            raise ConfigError(f"{self.where}.beta_scale: input_sum weighs each example's KL by the sum of its input, "
+                              f"so the objective needs the batch; got none. Call objective(out, step, batch=batch).")
+        return batch.x.reshape(batch.x.shape[0], -1).float().sum(1)
+
 
 def build_objective(cfg: ObjectiveConfig, where: str = "objective") -> ELBO:
     """Build the objective from its config section."""
     return ELBO(cfg.beta, cfg.free_bits, cfg.capacity, cfg.temperature, cfg.n_samples, cfg.trim, cfg.weights,
-                where=where, kind=cfg.kind)
+                where=where, kind=cfg.kind, beta_scale=cfg.beta_scale)
 
 
 @torch.no_grad()

@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Literal, Optional
+from typing import Any, Callable, Dict, Iterator, List, Literal, Optional, Tuple
 
 import torch
 from torch import nn
@@ -24,6 +24,7 @@ from torch import nn
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import DistEnv, all_reduce_sum, barrier
 from .errors import CheckpointError, ConfigError, TrainingError
+from .phases import PhaseConfig, PhasePlan, resolve_submodules, select_parameters, validate_phases
 from .registry import did_you_mean
 from .seed import derive_seed
 from .types import Batch, DataBundle
@@ -88,6 +89,11 @@ class TrainConfig:
         less padding on CPU). 0 or 1: off. Needs a dataset with ``lengths``.
     progress : bool
         Show a progress bar (rank 0 only).
+    phases : list of PhaseConfig
+        A phase plan (:mod:`vaekit.core.phases`): each phase has its own optimizer over the
+        parameters of the submodules it names and lasts ``steps`` (or ``epochs``) per block;
+        the trainer cycles through them (RecVAE's alternating encoder / decoder passes, a
+        discriminator step). Empty (the default): one optimizer over every parameter.
     """
 
     max_steps: int = 1000
@@ -115,6 +121,7 @@ class TrainConfig:
     num_workers: int = 0
     length_buckets: int = 0
     progress: bool = True
+    phases: Tuple[PhaseConfig, ...] = ()
 
     def validate(self, path: str = "train") -> None:
         for name in ("max_steps", "batch_size", "grad_accum", "eval_batch_size", "log_every"):
@@ -129,6 +136,7 @@ class TrainConfig:
         if not self.monitor:
             raise ConfigError(f"{path}.monitor: must name a validation quantity (e.g. neg_elbo); got "
                               f"{self.monitor!r}.")
+        validate_phases(self.phases, f"{path}.phases")
 
 
 @dataclass
@@ -222,13 +230,16 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
-def _lr_at(step: int, cfg: TrainConfig) -> float:
+def _lr_at(step: int, cfg: TrainConfig, base: Optional[float] = None) -> float:
+    """The learning rate at ``step``: ``base`` (default ``cfg.lr``; a phase's own lr) after the
+    warm-up and schedule of ``cfg``."""
+    lr = cfg.lr if base is None else base
     if cfg.warmup_steps and step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
+        return lr * (step + 1) / cfg.warmup_steps
     if cfg.lr_schedule == "cosine":
         t = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
-    return cfg.lr
+        return lr * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+    return lr
 
 
 def _autocast(device: torch.device, precision: str):
@@ -305,7 +316,7 @@ def evaluate_loss(model: nn.Module, objective, dataset, collate, cfg: TrainConfi
         torch.manual_seed(derive_seed(cfg.seed, _EVAL_TAG, bi))
         with _autocast(env.device, cfg.precision):
             out = module(batch, **kw)
-        lo = objective(out, step)
+        lo = objective(out, step, batch=batch)
         b = len(batch)
         tok = float(out.n_tokens.sum()) if out.n_tokens is not None else 0.0
         sums += torch.tensor([lo.terms["loss"] * b, lo.terms["recon"] * b, lo.terms["kl"] * b, b, tok],
@@ -328,6 +339,11 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
         on_record: Optional[Callable[[Dict[str, Any]], None]] = None) -> TrainState:
     """Train ``model`` with ``objective`` on ``data.train``; validate on ``data.val``.
 
+    With ``cfg.phases`` the steps cycle through a phase plan (:mod:`vaekit.core.phases`): step
+    ``t`` updates the parameters of phase ``plan.index(t)`` with that phase's optimizer, and
+    when a block of a phase ends, ``on_phase_end(name)`` is called on every submodule of
+    ``model`` that defines it (RecVAE refreshes its composite prior there).
+
     Parameters
     ----------
     model : nn.Module
@@ -345,6 +361,8 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
         Plain values stored in every checkpoint (e.g. the resolved config).
     log : callable, optional
         Receives human-readable messages (rank 0).
+    val_metrics : callable, optional
+        ``val_metrics(model) -> {name: float}``: extra validation metrics (see ``monitor``).
     on_record : callable, optional
         Receives every ``metrics.jsonl`` record (rank 0) as it is written, e.g. to forward
         it to an experiment tracker (TensorBoard, MLflow: :mod:`vaekit.pipelines.tracking`).
@@ -353,182 +371,310 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
     -------
     TrainState
     """
-    env = env or DistEnv(device=next(model.parameters()).device)
-    say = (log or (lambda m: None)) if env.is_main else (lambda m: None)
-    cfg.validate()
-    device = env.device
-    model.to(device)
-    n_train = len(data.train)
-    if n_train == 0:
-        raise ConfigError("train: the training split is empty; got 0 examples. Check the data section.")
-    global_batch = _effective_batch(n_train, cfg, env.world_size, say)
-    ckpt_dir = Path(run_dir) / "checkpoints" if run_dir is not None else None
-    jlog = _JsonlLog(Path(run_dir) / "metrics.jsonl" if run_dir is not None else None, env.is_main,
-                     on_record)
+    run = _Run(model, objective, data, cfg, run_dir, env, extra_state, log, on_record)
+    run.resume(resume)
+    run.wrap()
+    if run.state.step >= cfg.max_steps or run.state.stopped_early:
+        run.say(f"nothing to do: the run already finished at step {run.state.step}")
+    else:
+        run.train(val_metrics)
+    return _finish(model, run.state, run.ckpt_dir, cfg, run.env)
 
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if p.requires_grad:
-            (decay if p.dim() >= 2 else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+def _optimizer(cfg: TrainConfig, params: List[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """Adam(W) over ``params``; biases and norm gains (1-d) get no weight decay."""
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    optimizer = opt_cls(groups, lr=cfg.lr)
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
-    state = TrainState()
+    return opt_cls(groups, lr=lr)
 
-    last_path = ckpt_dir / "last.pt" if ckpt_dir else None
-    if resume == "must" and (last_path is None or not last_path.exists()):
-        raise CheckpointError(f"{last_path}: resume='must' but there is no checkpoint to resume from.")
-    if resume != "never" and last_path is not None and last_path.exists():
-        ck = load_checkpoint(last_path, map_location=device)
+
+class _Run:
+    """The state of one :func:`fit` call and its steps: setup (here), :meth:`resume`,
+    :meth:`wrap`, :meth:`train` (each :meth:`_step`, then :meth:`_after_step`: log, evaluate,
+    checkpoint)."""
+
+    def __init__(self, model: nn.Module, objective, data: DataBundle, cfg: TrainConfig,
+                 run_dir: Optional[str | Path], env: Optional[DistEnv], extra_state: Optional[Dict[str, Any]],
+                 log: Optional[Callable[[str], None]], on_record: Optional[Callable[[Dict[str, Any]], None]]):
+        self.env = env = env or DistEnv(device=next(model.parameters()).device)
+        self.say = (log or (lambda m: None)) if env.is_main else (lambda m: None)
+        cfg.validate()
+        self.model, self.objective, self.data, self.cfg = model, objective, data, cfg
+        self.device = env.device
+        model.to(self.device)
+        self.n_train = len(data.train)
+        if self.n_train == 0:
+            raise ConfigError("train: the training split is empty; got 0 examples. Check the data section.")
+        self.global_batch = _effective_batch(self.n_train, cfg, env.world_size, self.say)
+        self.ckpt_dir = Path(run_dir) / "checkpoints" if run_dir is not None else None
+        self.last_path = self.ckpt_dir / "last.pt" if self.ckpt_dir else None
+        self.jlog = _JsonlLog(Path(run_dir) / "metrics.jsonl" if run_dir is not None else None, env.is_main,
+                              on_record)
+        self.extra_state = extra_state or {}
+        self.plan = PhasePlan(cfg.phases, self.n_train // self.global_batch)
+        self._build_optimizers()
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
+        self.state = TrainState()
+        self.fwd_model: nn.Module = model
+        self.t0 = time.time()
+
+    # ------------------------------------------------------------------ setup
+    def _build_optimizers(self) -> None:
+        """One optimizer per phase (one over every trainable parameter without phases), the
+        parameters each clips, its base lr, and the submodules it keeps in eval mode."""
+        cfg, model = self.cfg, self.model
+        if not self.plan.phased:
+            params = [p for _, p in model.named_parameters() if p.requires_grad]
+            self.optimizers = [_optimizer(cfg, params, cfg.lr, cfg.weight_decay)]
+            self.clip_params = [list(model.parameters())]
+            self.base_lr, self.eval_modules = [cfg.lr], [[]]
+            return
+        self.optimizers, self.clip_params, self.base_lr, self.eval_modules = [], [], [], []
+        for i, ph in enumerate(self.plan.phases):
+            params = select_parameters(model, ph.params, f"train.phases[{i}].params")
+            lr = cfg.lr if ph.lr is None else ph.lr
+            wd = cfg.weight_decay if ph.weight_decay is None else ph.weight_decay
+            self.optimizers.append(_optimizer(cfg, params, lr, wd))
+            self.clip_params.append(params)
+            self.base_lr.append(lr)
+            self.eval_modules.append(resolve_submodules(model, ph.eval_modules, f"train.phases[{i}].eval_modules"))
+        covered = {id(p) for ps in self.clip_params for p in ps}
+        idle = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in covered]
+        self.say(f"phases: {self.plan.describe()} (a cycle of {self.plan.cycle} steps)"
+                 + (f"; {len(idle)} parameter tensors are in no phase and stay fixed (e.g. {idle[0]})" if idle else ""))
+
+    def _optimizer_state(self) -> Dict[str, Any]:
+        if not self.plan.phased:  # the format of checkpoints written before phases existed
+            return {"optimizer": self.optimizers[0].state_dict()}
+        return {"optimizers": {n: o.state_dict() for n, o in zip(self.plan.names, self.optimizers)}}
+
+    def _load_optimizers(self, ck: Dict[str, Any]) -> None:
+        where = self.last_path
+        fix = "Resume with the config it was written with, or use a new run directory or resume='never'."
+        if not self.plan.phased:
+            if "optimizer" not in ck:
+                raise CheckpointError(f"{where}: written by a run with train.phases ({', '.join(ck.get('optimizers', {}))})"
+                                      f" but this config has none. {fix}")
+            saved = {self.plan.IMPLICIT: ck["optimizer"]}
+        else:
+            saved = ck.get("optimizers")
+            if saved is None:
+                raise CheckpointError(f"{where}: written by a run without train.phases (one optimizer) but this "
+                                      f"config has phases {', '.join(self.plan.names)}. {fix}")
+            if list(saved) != self.plan.names:
+                raise CheckpointError(f"{where}: written with phases {', '.join(saved)} but this config has "
+                                      f"{', '.join(self.plan.names)}. {fix}")
+        for name, opt in zip(self.plan.names, self.optimizers):
+            try:
+                opt.load_state_dict(saved[name])
+            except ValueError as exc:
+                raise CheckpointError(f"{where}: the optimizer state of phase {name!r} does not fit its parameters "
+                                      f"({exc}). {fix}") from exc
+
+    def resume(self, resume: str) -> None:
+        """Load ``last.pt`` (model, optimizers, scaler, progress) when ``resume`` asks for it."""
+        last_path = self.last_path
+        if resume == "must" and (last_path is None or not last_path.exists()):
+            raise CheckpointError(f"{last_path}: resume='must' but there is no checkpoint to resume from.")
+        if resume == "never" or last_path is None or not last_path.exists():
+            return
+        ck = load_checkpoint(last_path, map_location=self.device)
         try:
-            model.load_state_dict(ck["model"])
+            self.model.load_state_dict(ck["model"])
         except RuntimeError as exc:
             raise CheckpointError(f"{last_path}: the checkpoint does not fit this model ({exc}). The config changed "
                                   f"since it was written: use a new run directory or resume='never'.") from exc
-        optimizer.load_state_dict(ck["optimizer"])
+        self._load_optimizers(ck)
         if ck.get("scaler"):
-            scaler.load_state_dict(ck["scaler"])
-        state = TrainState(**ck["train_state"])
-        jlog.truncate_after(state.step)
-        say(f"resumed from {last_path} at step {state.step}")
+            self.scaler.load_state_dict(ck["scaler"])
+        self.state = TrainState(**ck["train_state"])
+        self.jlog.truncate_after(self.state.step)
+        self.say(f"resumed from {last_path} at step {self.state.step}")
 
-    def checkpoint(name: str) -> None:
-        if ckpt_dir is None or not env.is_main:
+    def wrap(self) -> None:
+        """The module the steps call: DDP across ranks, ``torch.compile`` if asked."""
+        if self.env.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            d = self.device
+            self.fwd_model = DDP(self.model, device_ids=[d.index] if d.type == "cuda" else None)
+        if self.cfg.compile:
+            self.fwd_model = torch.compile(self.fwd_model)
+
+    def checkpoint(self, name: str) -> None:
+        if self.ckpt_dir is None or not self.env.is_main:
             return
-        save_checkpoint(ckpt_dir / name, {
-            "model": _unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict() if scaler.is_enabled() else None,
-            "train_state": asdict(state), **(extra_state or {}),
+        save_checkpoint(self.ckpt_dir / name, {
+            "model": _unwrap(self.model).state_dict(), **self._optimizer_state(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "train_state": asdict(self.state), **self.extra_state,
         })
 
-    fwd_model: nn.Module = model
-    if env.enabled:
-        from torch.nn.parallel import DistributedDataParallel as DDP
+    def _tick(self) -> None:
+        """Add the time since the last tick to ``state.elapsed_s``."""
+        self.state.elapsed_s += time.time() - self.t0
+        self.t0 = time.time()
 
-        fwd_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-    if cfg.compile:
-        fwd_model = torch.compile(fwd_model)
+    # ------------------------------------------------------------------ the loop
+    def _loader(self) -> torch.utils.data.DataLoader:
+        cfg, data, env = self.cfg, self.data, self.env
+        lengths = None
+        if cfg.length_buckets > 1:
+            if not hasattr(data.train, "lengths"):
+                raise ConfigError(f"train.length_buckets: needs a training set with per-example lengths (token "
+                                  f"sequences); {type(data.train).__name__} has none. Set train.length_buckets: 0.")
+            lengths = torch.as_tensor(list(data.train.lengths), dtype=torch.long)
+        sampler = _StepBatches(self.n_train, self.global_batch, cfg.seed, self.state.step, cfg.max_steps, env.rank,
+                               env.world_size, cfg.grad_accum, lengths, cfg.length_buckets)
+        return torch.utils.data.DataLoader(data.train, batch_sampler=sampler, collate_fn=data.collate,
+                                           num_workers=cfg.num_workers, pin_memory=self.device.type == "cuda")
 
-    if state.step >= cfg.max_steps or state.stopped_early:
-        say(f"nothing to do: the run already finished at step {state.step}")
-        return _finish(model, state, ckpt_dir, cfg, env)
-
-    lengths = None
-    if cfg.length_buckets > 1:
-        if not hasattr(data.train, "lengths"):
-            raise ConfigError(f"train.length_buckets: needs a training set with per-example lengths (token "
-                              f"sequences); {type(data.train).__name__} has none. Set train.length_buckets: 0.")
-        lengths = torch.as_tensor(list(data.train.lengths), dtype=torch.long)
-    sampler = _StepBatches(n_train, global_batch, cfg.seed, state.step, cfg.max_steps, env.rank, env.world_size,
-                           cfg.grad_accum, lengths, cfg.length_buckets)
-    loader = torch.utils.data.DataLoader(data.train, batch_sampler=sampler, collate_fn=data.collate,
-                                         num_workers=cfg.num_workers, pin_memory=device.type == "cuda")
-    it = iter(loader)
-    bar = None
-    if cfg.progress and env.is_main:
+    def _progress_bar(self):
+        if not (self.cfg.progress and self.env.is_main):
+            return None
         import sys
 
         from tqdm.auto import tqdm
 
         # In a log file (not a terminal) redraw rarely instead of flooding it.
         tty = sys.stderr.isatty()
-        bar = tqdm(total=cfg.max_steps, initial=state.step, desc="train", unit="step", dynamic_ncols=True,
-                   mininterval=0.1 if tty else 30.0)
-    model.train()
-    window: Dict[str, float] = {}
-    window_n = 0
-    t0 = time.time()
-    restore_sigterm = _sigterm_as_interrupt()
-    try:
-        while state.step < cfg.max_steps:
-            step = state.step
-            lr = _lr_at(step, cfg)
-            for g in optimizer.param_groups:
-                g["lr"] = lr
-            kw = objective.model_kwargs(step)
-            step_terms: Dict[str, float] = {}
-            for a in range(cfg.grad_accum):
-                batch: Batch = next(it).to(device, non_blocking=True)
-                torch.manual_seed(derive_seed(cfg.seed, step, env.rank * cfg.grad_accum + a))
-                sync = (not env.enabled) or a == cfg.grad_accum - 1
-                ctx = contextlib.nullcontext() if sync else fwd_model.no_sync()
-                with ctx:
-                    with _autocast(device, cfg.precision):
-                        out = fwd_model(batch, **kw)
-                    lo = objective(out, step)  # fp32 terms (the objective casts)
-                    if not math.isfinite(lo.terms["loss"]):
-                        raise _nonfinite_error(step, lo.terms, lr, cfg.precision)
-                    scaler.scale(lo.loss / cfg.grad_accum).backward()
-                for k, v in lo.terms.items():
-                    step_terms[k] = step_terms.get(k, 0.0) + v / cfg.grad_accum
-            if cfg.grad_clip > 0:
-                scaler.unscale_(optimizer)
-                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                step_terms["grad_norm"] = float(gnorm)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            state.step += 1
-            for k, v in step_terms.items():
-                window[k] = window.get(k, 0.0) + v
-            window_n += 1
-            if bar is not None:
-                bar.update(1)
-                if state.step % 10 == 0 or state.step == cfg.max_steps:
-                    bar.set_postfix(loss=f"{step_terms['loss']:.3f}", kl=f"{step_terms['kl']:.3f}",
-                                    beta=f"{step_terms['beta']:.3g}")
-            if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
-                rec = {k: v / window_n for k, v in window.items()}
-                jlog.write({"step": state.step, "split": "train", "lr": lr, **rec})
-                window, window_n = {}, 0
-            is_eval = (cfg.eval_every and state.step % cfg.eval_every == 0) or state.step == cfg.max_steps
-            if is_eval and data.val is not None and len(data.val) > 0:
-                val = evaluate_loss(model, objective, data.val, data.collate, cfg, state.step, env)
-                if val_metrics is not None:
-                    val.update(_run_val_metrics(val_metrics, model))
-                state.last_val = val
-                jlog.write({"step": state.step, "split": "val", **val})
-                if cfg.monitor not in val:
-                    raise ConfigError(f"train.monitor: {cfg.monitor!r} is not a validation quantity of this run; "
-                                      f"available: {', '.join(sorted(val))}.{did_you_mean(cfg.monitor, list(val))}")
-                metric = val[cfg.monitor] if cfg.monitor_mode == "min" else -val[cfg.monitor]
-                if metric < state.best_metric - cfg.min_delta:
-                    state.best_metric, state.best_step, state.evals_since_best = metric, state.step, 0
-                    checkpoint("best.pt")
-                else:
-                    state.evals_since_best += 1
-                if cfg.early_stopping_patience and state.evals_since_best >= cfg.early_stopping_patience:
-                    state.stopped_early = True
-                    best = state.best_metric if cfg.monitor_mode == "min" else -state.best_metric
-                    say(f"early stopping at step {state.step}: val {cfg.monitor} has not improved for "
-                        f"{state.evals_since_best} evaluations (best {best:.4f} at step {state.best_step})")
-                state.elapsed_s += time.time() - t0
-                t0 = time.time()
-                checkpoint("last.pt")
-                if state.stopped_early:
-                    break
-            elif cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
-                state.elapsed_s += time.time() - t0
-                t0 = time.time()
-                checkpoint("last.pt")
-    except KeyboardInterrupt:
-        # Keep what was done: a later `vaekit train` with the same run dir resumes from here.
-        state.elapsed_s += time.time() - t0
-        checkpoint("last.pt")
-        say(f"interrupted at step {state.step}; saved {last_path} - run the same command again to resume")
-        raise
-    finally:
-        restore_sigterm()
-        if bar is not None:
-            bar.close()
-    if data.val is None or len(data.val) == 0:
-        state.elapsed_s += time.time() - t0
-        state.best_step = state.step
-        checkpoint("best.pt")
-        checkpoint("last.pt")
-    return _finish(model, state, ckpt_dir, cfg, env)
+        return tqdm(total=self.cfg.max_steps, initial=self.state.step, desc="train", unit="step", dynamic_ncols=True,
+                    mininterval=0.1 if tty else 30.0)
 
+    def train(self, val_metrics: Optional[Callable[[nn.Module], Dict[str, float]]]) -> None:
+        """Steps ``state.step .. max_steps - 1`` (or until early stopping); Ctrl-C / SIGTERM
+        saves ``last.pt`` first."""
+        cfg, state = self.cfg, self.state
+        it = iter(self._loader())
+        bar = self._progress_bar()
+        window: Dict[str, float] = {}
+        window_n = 0
+        self.t0 = time.time()
+        restore_sigterm = _sigterm_as_interrupt()
+        try:
+            while state.step < cfg.max_steps:
+                k = self.plan.index(state.step)
+                step_terms, lr = self._step(it, k)
+                for key, v in step_terms.items():
+                    window[key] = window.get(key, 0.0) + v
+                window_n += 1
+                if bar is not None:
+                    bar.update(1)
+                    if state.step % 10 == 0 or state.step == cfg.max_steps:
+                        bar.set_postfix(loss=f"{step_terms['loss']:.3f}", kl=f"{step_terms['kl']:.3f}",
+                                        beta=f"{step_terms['beta']:.3g}")
+                if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
+                    phase = {"phase": self.plan.phases[k].name} if self.plan.phased else {}
+                    rec = {key: v / window_n for key, v in window.items()}
+                    self.jlog.write({"step": state.step, "split": "train", "lr": lr, **phase, **rec})
+                    window, window_n = {}, 0
+                if self._after_step(k, val_metrics):
+                    break
+        except KeyboardInterrupt:
+            # Keep what was done: a later `vaekit train` with the same run dir resumes from here.
+            state.elapsed_s += time.time() - self.t0
+            self.checkpoint("last.pt")
+            self.say(f"interrupted at step {state.step}; saved {self.last_path} - run the same command again to resume")
+            raise
+        finally:
+            restore_sigterm()
+            if bar is not None:
+                bar.close()
+        if self.data.val is None or len(self.data.val) == 0:
+            state.elapsed_s += time.time() - self.t0
+            state.best_step = state.step
+            self.checkpoint("best.pt")
+            self.checkpoint("last.pt")
+
+    def _set_modes(self, k: int) -> None:
+        """Train mode, except the submodules phase ``k`` keeps in eval mode (evaluation in
+        between switches everything to eval and back, so this runs every step)."""
+        self.model.train()
+        for m in self.eval_modules[k]:
+            m.eval()
+
+    def _step(self, it: Iterator[Batch], k: int) -> Tuple[Dict[str, float], float]:
+        """One optimizer step of phase ``k`` over ``grad_accum`` micro-batches; returns the
+        step's mean terms and its lr."""
+        cfg, env, device, objective = self.cfg, self.env, self.device, self.objective
+        step = self.state.step
+        optimizer = self.optimizers[k]
+        lr = _lr_at(step, cfg, self.base_lr[k])
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        self._set_modes(k)
+        kw = objective.model_kwargs(step)
+        step_terms: Dict[str, float] = {}
+        for a in range(cfg.grad_accum):
+            batch: Batch = next(it).to(device, non_blocking=True)
+            torch.manual_seed(derive_seed(cfg.seed, step, env.rank * cfg.grad_accum + a))
+            sync = (not env.enabled) or a == cfg.grad_accum - 1
+            ctx = contextlib.nullcontext() if sync else self.fwd_model.no_sync()
+            with ctx:
+                with _autocast(device, cfg.precision):
+                    out = self.fwd_model(batch, **kw)
+                lo = objective(out, step, batch=batch)  # fp32 terms (the objective casts)
+                if not math.isfinite(lo.terms["loss"]):
+                    raise _nonfinite_error(step, lo.terms, lr, cfg.precision)
+                self.scaler.scale(lo.loss / cfg.grad_accum).backward()
+            for key, v in lo.terms.items():
+                step_terms[key] = step_terms.get(key, 0.0) + v / cfg.grad_accum
+        if cfg.grad_clip > 0:
+            self.scaler.unscale_(optimizer)
+            gnorm = torch.nn.utils.clip_grad_norm_(self.clip_params[k], cfg.grad_clip)
+            step_terms["grad_norm"] = float(gnorm)
+        self.scaler.step(optimizer)
+        self.scaler.update()
+        # Every gradient, not only this phase's: the other phases' parameters got gradients
+        # too, which must not leak into their next step.
+        self.model.zero_grad(set_to_none=True)
+        self.state.step += 1
+        if self.plan.ends_block(step):
+            name = self.plan.phases[k].name
+            for m in self.model.modules():
+                hook = getattr(m, "on_phase_end", None)
+                if callable(hook):
+                    hook(name)
+        return step_terms, lr
+
+    def _after_step(self, k: int, val_metrics) -> bool:
+        """Validate, update the best checkpoint and the patience, write ``last.pt`` when due;
+        returns whether to stop early."""
+        cfg, state, data = self.cfg, self.state, self.data
+        block_end = self.plan.phased and self.plan.phases[k].eval_after and self.plan.ends_block(state.step - 1)
+        is_eval = (cfg.eval_every and state.step % cfg.eval_every == 0) or state.step == cfg.max_steps or block_end
+        if is_eval and data.val is not None and len(data.val) > 0:
+            self._validate(val_metrics)
+            self._tick()
+            self.checkpoint("last.pt")
+            return state.stopped_early
+        if cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
+            self._tick()
+            self.checkpoint("last.pt")
+        return False
+
+    def _validate(self, val_metrics) -> None:
+        cfg, state = self.cfg, self.state
+        val = evaluate_loss(self.model, self.objective, self.data.val, self.data.collate, cfg, state.step, self.env)
+        if val_metrics is not None:
+            val.update(_run_val_metrics(val_metrics, self.model))
+        state.last_val = val
+        self.jlog.write({"step": state.step, "split": "val", **val})
+        if cfg.monitor not in val:
+            raise ConfigError(f"train.monitor: {cfg.monitor!r} is not a validation quantity of this run; "
+                              f"available: {', '.join(sorted(val))}.{did_you_mean(cfg.monitor, list(val))}")
+        metric = val[cfg.monitor] if cfg.monitor_mode == "min" else -val[cfg.monitor]
+        if metric < state.best_metric - cfg.min_delta:
+            state.best_metric, state.best_step, state.evals_since_best = metric, state.step, 0
+            self.checkpoint("best.pt")
+        else:
+            state.evals_since_best += 1
+        if cfg.early_stopping_patience and state.evals_since_best >= cfg.early_stopping_patience:
+            state.stopped_early = True
+            best = state.best_metric if cfg.monitor_mode == "min" else -state.best_metric
+            self.say(f"early stopping at step {state.step}: val {cfg.monitor} has not improved for "
+                     f"{state.evals_since_best} evaluations (best {best:.4f} at step {state.best_step})")
 
 def _run_val_metrics(val_metrics: Callable[[nn.Module], Dict[str, float]], model: nn.Module) -> Dict[str, float]:
     """Extra validation metrics of the unwrapped model in eval mode, without gradients. Every

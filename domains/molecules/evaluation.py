@@ -1,7 +1,7 @@
 """The molecules domain's metrics as run by ``vaekit evaluate``.
 
 * :class:`MosesSampleMetrics`: ``eval.n_samples`` molecules from the prior, scored with
-  :func:`~vaekit.domains.molecules.metrics.moses_metrics` against the training set (novelty)
+  :func:`~vaekit.domains.molecules.moses.moses_metrics` against the training set (novelty)
   and the evaluated split (FCD, SNN, Frag, Scaf, property W1).
 * :class:`ReconstructionAccuracy`: the JT-VAE protocol (Jin et al. 2018, sec. 4.1): each
   molecule is encoded ``recon_encodings`` times (``z ~ q(z|x)``), each code decoded
@@ -102,7 +102,7 @@ class MosesSampleMetrics(Metric):
     needs = ("model", "data", "samples")
 
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        from .metrics import moses_metrics
+        from .moses import moses_metrics
 
         opts = ctx.options_as(MoleculesEvalOptions)
         g = torch.Generator(device=ctx.device).manual_seed(ctx.seed)

@@ -69,7 +69,7 @@ def parse_molecules(smiles: Sequence[Optional[str]]) -> Tuple[List[Tuple[str, An
     from rdkit import Chem
     from rdkit.rdBase import BlockLogs
 
-    from .metrics import get_mol
+    from .moses import get_mol
 
     valid, invalid = [], []
     with BlockLogs():  # invalid decodes are expected and counted; RDKit need not log each one

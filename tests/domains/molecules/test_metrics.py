@@ -16,7 +16,8 @@ from rdkit import Chem, DataStructs  # noqa: E402
 from rdkit.Chem import rdFingerprintGenerator  # noqa: E402
 
 from vaekit.core.errors import ConfigError, DataValidationError  # noqa: E402
-from vaekit.domains.molecules import metrics as M  # noqa: E402
+from vaekit.domains.molecules import moses as M  # noqa: E402
+from vaekit.domains.molecules.moses import filters as F, similarity as S  # noqa: E402
 
 MOSES_DIR = Path("/work/shared/data/molecules/moses")
 # drug-like molecules with two-ring scaffolds, so Scaf is defined on them
@@ -113,12 +114,12 @@ def _brute_max_tanimoto(gen, ref):
 
 @pytest.mark.parametrize("backend", ["quantized", "float"])
 def test_nearest_neighbour_kernel_equals_brute_force(backend, monkeypatch):
-    if backend == "quantized" and not M._quantized_gemm_ok():
+    if backend == "quantized" and not S._quantized_gemm_ok():
         pytest.skip("this PyTorch has no 8-bit CPU GEMM")
-    monkeypatch.setattr(M, "_backend", lambda device, max_pop: backend)
+    monkeypatch.setattr(S, "_backend", lambda device, max_pop: backend)
     rng = np.random.default_rng(0)
     ref, gen = _random_fps(rng, 700, 0.04), _random_fps(rng, 90, 0.05)
-    got = M._NearestIndex(ref, block=256).max_similarity(gen, chunk=40)  # several blocks and chunks
+    got = S._NearestIndex(ref, block=256).max_similarity(gen, chunk=40)  # several blocks and chunks
     np.testing.assert_array_equal(got, _brute_max_tanimoto(gen, ref))
     assert got[0] == 1.0  # empty vs empty
 
@@ -131,7 +132,7 @@ def test_pairwise_sums_equal_brute_force():
     pop = fps.sum(1).astype(np.float64)
     with np.errstate(invalid="ignore"):
         t = np.nan_to_num(c / (pop[:, None] + pop[None, :] - c), nan=1.0)
-    s1, s2 = M._pairwise_sums(fps, w, block=48)
+    s1, s2 = S._pairwise_sums(fps, w, block=48)
     np.testing.assert_allclose(s1, t @ w, rtol=1e-5)
     np.testing.assert_allclose(s2, (t * t) @ w, rtol=1e-5)
 
@@ -155,7 +156,7 @@ def test_mol_passes_filters(smiles, passes):
 def test_pains_alone_fails_the_rhodanine():
     # the ene-rhodanine has no charge, allowed atoms and small rings: only the SMARTS lists reject it
     mol = Chem.AddHs(Chem.MolFromSmiles("O=C1NC(=S)SC1=Cc1ccccc1"))
-    assert any(mol.HasSubstructMatch(p) for p in M._filter_patterns()[22:])
+    assert any(mol.HasSubstructMatch(p) for p in F._filter_patterns()[22:])
 
 
 @pytest.mark.parametrize("smarts, keys", [
@@ -164,17 +165,17 @@ def test_pains_alone_fails_the_rhodanine():
 ])
 def test_query_atom_keys_only_restrict_on_positive_element_primitives(smarts, keys):
     atom = Chem.MolFromSmarts(smarts).GetAtomWithIdx(0)
-    assert M._query_atom_keys(atom.DescribeQuery()) == (None if keys is None else frozenset(keys))
+    assert F._query_atom_keys(atom.DescribeQuery()) == (None if keys is None else frozenset(keys))
 
 
 @pytest.mark.parametrize("smiles", ["O=C1NC(=S)SC1=Cc1ccccc1", "Oc1ccc(CCN)cc1O", "Nc1ccc(N)cc1",
                                     "O=C1C=CC(=O)C=C1", "CN(C)c1ccc(N=Nc2ccccc2)cc1", "C=CC#N", "ClCCCc1ccccc1"])
 def test_smarts_screen_keeps_every_pattern_that_matches(smiles):
     mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
-    matching = {i for i, p in enumerate(M._filter_patterns()) if mol.HasSubstructMatch(p)}
-    candidates = set(M._candidate_patterns(mol).tolist())
+    matching = {i for i, p in enumerate(F._filter_patterns()) if mol.HasSubstructMatch(p)}
+    candidates = set(F._candidate_patterns(mol).tolist())
     assert matching and matching <= candidates
-    assert len(candidates) < len(M._filter_patterns())  # and it does screen
+    assert len(candidates) < len(F._filter_patterns())  # and it does screen
 
 
 def test_fraction_passes_filters_weights_duplicates():
@@ -185,8 +186,8 @@ def test_packaged_filter_lists_are_the_moses_files():
     expected = {"mcf.csv": "f4a2bfacb4cb8877295eb2a4b4e61ec9770a26388f1331e5dc9c193d22dd5f89",
                 "wehi_pains.csv": "d762e5420ec70f06d7e41d336cae6f67e2feb0eddf05c6171192a332726d296f"}
     for name, digest in expected.items():
-        assert hashlib.sha256((M.FILTERS_DIR / name).read_bytes()).hexdigest() == digest
-    assert len(M._filter_patterns()) == 22 + 480
+        assert hashlib.sha256((F.FILTERS_DIR / name).read_bytes()).hexdigest() == digest
+    assert len(F._filter_patterns()) == 22 + 480
 
 
 # ----------------------------------------------------------------------------- set-vs-reference metrics

@@ -1,9 +1,11 @@
 """vaekit.domains.molecules: design drug-like molecules with SMILES/SELFIES and graph VAEs.
 
-* data: :mod:`.data` (SMILES/CSV/SDF readers, tokenizers, PyG graphs, scaffold split);
+* data: :mod:`.io` (SMILES/CSV/SDF readers), :mod:`.cleaning` (parse, canonicalise, tokenise),
+  :mod:`.tokenizers`, :mod:`.graphs` (PyG graphs), :mod:`.splits` (random, scaffold),
+  :mod:`.datasets` (datasets, collate, decoding) and :mod:`.loading` (the ``data`` section);
 * models: core's GRU VAE on tokens, the ``graph`` encoder (:mod:`.models`), property-
   conditional cVAEs and a property head on the latent (configs ``molecules:*``);
-* metrics: :func:`moses_metrics` (MOSES, natively on RDKit) and the run metrics
+* metrics: :func:`moses_metrics` (the :mod:`.moses` subpackage: MOSES, natively on RDKit) and the run metrics
   (:mod:`.evaluation`);
 * design tools: :mod:`.design` (sample, targets, interpolate, neighbourhood, optimise, grids).
 
@@ -11,29 +13,19 @@ Names are imported lazily so that ``import vaekit.domains.molecules`` stays chea
 """
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
-_LAZY = {
-    "moses_metrics": ".metrics",
-    "load_molecules": ".data",
-    "MoleculesDataConfig": ".data",
-    "decode_tokens": ".data",
-    "read_molecule_file": ".data",
-    "scaffold_split": ".data",
+__getattr__, __all__ = lazy_exports(__name__, {
+    "moses_metrics": ".moses",
+    "load_molecules": ".loading",
+    "MoleculesDataConfig": ".loading",
+    "decode_tokens": ".datasets",
+    "read_molecule_file": ".io",
+    "scaffold_split": ".splits",
     "get_tokenizer": ".tokenizers",
     "smiles_to_graph": ".graphs",
     "compute_properties": ".properties",
     "smiles_properties": ".properties",
     "design": None,
-}
-
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'vaekit.domains.molecules' has no attribute {name!r}")
-    if _LAZY[name] is None:
-        return importlib.import_module(f".{name}", __name__)
-    return getattr(importlib.import_module(_LAZY[name], __name__), name)
-
-
-__all__ = sorted(_LAZY)
+    "moses": None,
+})

@@ -33,7 +33,7 @@ from vaekit.core.vae import VAE
 from vaekit.core.types import Batch
 from vaekit.core.vocab import Vocabulary
 
-from .data import MoleculeCollate, decode_tokens
+from .datasets import MoleculeCollate, decode_tokens
 from .properties import PROPERTY_NAMES, smiles_properties
 from .tokenizers import get_tokenizer
 

@@ -13,9 +13,10 @@ from vaekit.core.types import DataBundle, DataInfo
 
 from . import models  # noqa: F401  (registers the "graph" encoder)
 from ..base import Domain, Metric
-from .data import MoleculesDataConfig, decode_tokens, load_molecules
+from .datasets import decode_tokens
 from .evaluation import (ConditionalControl, MoleculesEvalOptions, MosesSampleMetrics, PropertyPrediction,
                          ReconstructionAccuracy)
+from .loading import MoleculesDataConfig, load_molecules
 
 
 class MoleculesDomain(Domain):

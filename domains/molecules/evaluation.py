@@ -79,7 +79,7 @@ def sample_conditions(ctx: EvalContext, n: int, generator: torch.Generator) -> O
 def generate_smiles(ctx: EvalContext, n: int, cond: Optional[torch.Tensor] = None,
                     generator: Optional[torch.Generator] = None) -> List[str]:
     """``n`` SMILES from the prior, sampling the decoder (as MOSES samples its models)."""
-    from .data import decode_tokens
+    from .datasets import decode_tokens
 
     out: List[str] = []
     bs = ctx.batch_size
@@ -123,7 +123,7 @@ class ReconstructionAccuracy(Metric):
 
     @torch.no_grad()
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        from .data import decode_tokens
+        from .datasets import decode_tokens
 
         opts = ctx.options_as(MoleculesEvalOptions)
         if opts.recon_molecules == 0:

@@ -23,8 +23,10 @@ from torch_geometric.data import Batch as GraphBatch  # noqa: E402
 from vaekit.core.config import from_dict  # noqa: E402
 from vaekit.core.errors import ConfigError, DataValidationError  # noqa: E402
 from vaekit.core.types import Batch, DataInfo  # noqa: E402
-from vaekit.domains.molecules.data import (MoleculesDataConfig, decode_tokens, default_data_path,  # noqa: E402
-                                           load_molecules, read_molecule_file, scaffold_split)
+from vaekit.domains.molecules.datasets import decode_tokens  # noqa: E402
+from vaekit.domains.molecules.io import read_molecule_file  # noqa: E402
+from vaekit.domains.molecules.loading import MoleculesDataConfig, default_data_path, load_molecules  # noqa: E402
+from vaekit.domains.molecules.splits import scaffold_split  # noqa: E402
 from vaekit.domains.molecules.graphs import feature_cardinalities, mol_to_graph, smiles_to_graph  # noqa: E402
 from vaekit.domains.molecules.properties import smiles_properties  # noqa: E402
 
@@ -366,9 +368,9 @@ def test_default_data_is_rdkit_nci_first_5k():
 
 @pytest.mark.filterwarnings("ignore:.*training vocabulary")
 def test_worker_processes_give_the_same_data(smi_file, monkeypatch):
-    import vaekit.domains.molecules.data as data_mod
+    import vaekit.domains.molecules.cleaning as cleaning
 
-    monkeypatch.setattr(data_mod, "_MIN_ROWS_FOR_POOL", 0)  # use the pool even for this small file
+    monkeypatch.setattr(cleaning, "_MIN_ROWS_FOR_POOL", 0)  # use the pool even for this small file
     (smi_file.parent / "more.smi").write_text("\n".join(MOLS + ["C1CC", "C" * 120]) + "\n")
     cfg = dict(path=str(smi_file.parent / "more.smi"), representation="graph", properties=("logp",), split="scaffold",
                val_fraction=0.2, test_fraction=0.2)

@@ -12,7 +12,9 @@ from .decoders import DECODERS, ConvDecoder, Decoder, GRUDecoder, LSTMDecoder, M
 from .heads import HEADS, GaussianHead, GumbelSoftmaxHead, LatentHead
 from .priors import PRIORS, ConditionalGaussian, Prior, StandardNormal, UniformCategorical
 from .nn import MLP, ConditionEmbedder
+from .terms import TERMS, Term
 from .property_head import PropertyHead, PropertyHeadConfig
 from .control import AttributeController, ControlConfig
+from .recon_losses import AdversarialConfig, AdversarialTerm, PerceptualConfig, PerceptualTerm
 from .vae import VAE, ComponentConfig, ConditionConfig, ModelConfig, build_vae
 from .objectives import ELBO, CapacityConfig, ObjectiveConfig, build_objective, iwae_nll

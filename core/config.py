@@ -161,9 +161,17 @@ def from_dict(cls: type, data: Mapping[str, Any], path: str = "") -> Any:
         Plain values (from YAML).
     path : str
         Dotted path of ``data`` in the whole config, for messages.
+
+    A dataclass with a ``migrate_dict(data, path) -> dict`` static method gets ``data``
+    rewritten by it first (renamed or restructured keys of older configs).
     """
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path or '<root>'}: expected a mapping ({cls.__name__}); got {data!r}.")
+    # A section whose schema changed rewrites its old keys first (e.g. ModelConfig's
+    # pre-registry term keys), so saved configs and old --set overrides keep loading.
+    migrate = getattr(cls, "migrate_dict", None)
+    if callable(migrate):
+        data = migrate(data, path)
     hints = typing.get_type_hints(cls)
     flds = {f.name: f for f in dataclasses.fields(cls) if f.init}
     kwargs = {}

@@ -17,7 +17,8 @@ change the attribute of the output while ``z`` keeps the rest:
   et al. 2019, "Disentangled Representation Learning for Non-Parallel Text Style Transfer"),
   which removes the attribute from ``z`` so that the decoder must take it from ``c``.
 
-Every term is ``(B,)`` and goes to ``VAEOutput.extra``; the objective weighs them
+It is the ``control`` entry of ``model.terms`` (:mod:`vaekit.core.terms`). Every term is
+``(B,)`` and goes to ``VAEOutput.extra``; the objective weighs them
 (``objective.weights``), the model holds no weights or schedules (DESIGN.md 1.2). "Frozen"
 means the term's gradient does not reach that module's parameters
 (:func:`torch.func.functional_call` with detached parameters), so the discriminator is
@@ -34,13 +35,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import ComponentConfig
+from .decoders import DECODERS
+from .encoders import ENCODERS
 from .errors import ConfigError
 from .nn import MLP, frozen_call as _frozen
+from .terms import ENCODER_WIRED, TERMS, Term, TermParts
 
 
 @dataclass(frozen=True)
 class ControlConfig:
-    """``model.control``: attribute control of a class-conditional VAE (Hu et al. 2017).
+    """Params of the ``control`` term: attribute control of a class-conditional VAE (Hu et al. 2017).
 
     Attributes
     ----------
@@ -77,14 +81,17 @@ class ControlConfig:
     latent_adversary: Optional[Sequence[int]] = None
     detach_z: bool = True
 
-    def validate(self, path: str = "model.control") -> None:
+    def validate(self, path: str = "model.terms[i].params") -> None:
         if self.temperature <= 0:
             raise ConfigError(f"{path}.temperature: must be > 0; got {self.temperature!r}. Use e.g. 0.5.")
         if self.target not in ("other", "random"):
             raise ConfigError(f"{path}.target: must be 'other' or 'random'; got {self.target!r}.")
+        d = self.discriminator
+        ENCODERS.check(d.kind, d.params, where=f"{path}.discriminator", wired=ENCODER_WIRED)
 
 
-class AttributeController(nn.Module):
+@TERMS.register("control")
+class AttributeController(Term):
     """The discriminator (and optional latent adversary) of attribute control.
 
     Parameters
@@ -98,10 +105,12 @@ class AttributeController(nn.Module):
     cfg : ControlConfig
     """
 
+    Config = ControlConfig
+
     def __init__(self, discriminator: nn.Module, n_classes: int, latent_dim: int, cfg: ControlConfig):
         super().__init__()
         if n_classes < 2:
-            raise ConfigError(f"model.control: attribute control needs a categorical condition with >= 2 classes; "
+            raise ConfigError(f"model.terms: the control term (attribute control) needs a categorical condition with >= 2 classes; "
                               f"got {n_classes}. Use data with class labels as the condition.")
         self.cfg = cfg
         self.n_classes = int(n_classes)
@@ -111,6 +120,33 @@ class AttributeController(nn.Module):
         if cfg.latent_adversary is not None:
             self.adversary = MLP(latent_dim, list(cfg.latent_adversary), out_dim=n_classes) \
                 if cfg.latent_adversary else nn.Linear(latent_dim, n_classes)
+
+    @classmethod
+    def check(cls, cfg: ControlConfig, info, model_cfg, where: str) -> None:
+        cond = model_cfg.condition
+        if not (info.has_cond and cond.use and info.n_cond_classes >= 2):
+            raise ConfigError(f"{where}: attribute control needs a class condition (data with >= 2 labels and "
+                              f"model.condition.use: true); got n_cond_classes={info.n_cond_classes}, "
+                              f"condition.use={cond.use}. Remove this term or use labelled data.")
+        dec = model_cfg.decoder.kind
+        if not cond.into_decoder or not hasattr(DECODERS.get(dec), "relaxed_generate"):
+            raise ConfigError(f"{where}: needs a decoder that takes the condition and decodes relaxed tokens "
+                              f"(kind 'gru' or 'lstm' with model.condition.into_decoder: true); got {dec!r}, "
+                              f"into_decoder={cond.into_decoder}.")
+        if cfg.z_recon and not getattr(ENCODERS.get(model_cfg.encoder.kind), "accepts_soft_tokens", False):
+            raise ConfigError(f"{where}.params.z_recon: the encoder must read soft tokens (kind 'gru', 'lstm' or "
+                              f"'cnn'); got {model_cfg.encoder.kind!r}. Set z_recon: false or change "
+                              f"model.encoder.kind.")
+        if not getattr(ENCODERS.get(cfg.discriminator.kind), "accepts_soft_tokens", False):
+            raise ConfigError(f"{where}.params.discriminator.kind: the discriminator must read soft tokens ('cnn' "
+                              f"or 'gru'); got {cfg.discriminator.kind!r}.")
+
+    @classmethod
+    def build(cls, cfg: ControlConfig, parts: TermParts, where: str) -> "AttributeController":
+        info, d = parts.info, cfg.discriminator
+        disc = ENCODERS.build(d.kind, d.params, where=f"{where}.params.discriminator",
+                              wired=dict(in_dim=info.x_dim, in_shape=info.shape, cond_dim=0, **parts.seq))
+        return cls(disc, info.n_cond_classes, parts.head.z_dim, cfg)
 
     def logits(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         """Attribute logits ``(B, n_classes)`` of token ids or soft tokens ``x``."""
@@ -126,23 +162,27 @@ class AttributeController(nn.Module):
             return torch.randint(0, k, c.shape, device=c.device)
         return (c + torch.randint(1, k, c.shape, device=c.device)) % k
 
-    def terms(self, vae, x: Tensor, mask: Tensor, c: Tensor, z: Tensor) -> Dict[str, Tensor]:
-        """The control terms for one batch, each ``(B,)`` nats.
+    def terms(self, vae, batch, out) -> Dict[str, Tensor]:
+        """The control terms of a batch with class conditions (none without), each ``(B,)`` nats.
 
         Parameters
         ----------
         vae : VAE
             The model (its condition embedder, decoder, encoder and head are used).
-        x : Tensor
-            Long token ids ``(B, T)``.
-        mask : Tensor
-            Bool ``(B, T)``; also the length of the generated sentences (``c'`` keeps the
+        batch : Batch
+            Long token ids ``x (B, T)``, class ids ``cond (B,)``; the mask (or the decoder's
+            default) is also the length of the generated sentences (``c'`` keeps the
             source's length, as a transfer does).
-        c : Tensor
-            Long class ids ``(B,)`` of the inputs.
-        z : Tensor
-            Posterior sample ``(B, D)``.
+        out : VAEOutput
+            Its posterior sample ``z`` ``(B, D)`` (the first, for ``S > 1`` samples).
         """
+        if batch.cond is None:
+            return {}
+        x, mask, c = batch.x, vae._mask(batch), batch.cond
+        z = out.z if out.z.dim() == 2 else out.z[0]
+        return self._terms(vae, x, mask, c, z)
+
+    def _terms(self, vae, x: Tensor, mask: Tensor, c: Tensor, z: Tensor) -> Dict[str, Tensor]:
         out: Dict[str, Tensor] = {}
         # The discriminator learns from real data only (no generator parameter is involved).
         out["disc_loss"] = F.cross_entropy(self.logits(x, mask).float(), c, reduction="none")

@@ -5,6 +5,8 @@ representation of molecules", sec. 2) train a small MLP that predicts properties
 together with the autoencoder; the latent space then orders molecules by the property, and
 gradient ascent on the head's prediction moves ``z`` towards better molecules. Nothing here
 is chemical: any domain whose ``Batch.y`` carries float targets ``(B, y_dim)`` can use it.
+It is the ``property`` entry of ``model.terms`` (:mod:`vaekit.core.terms`); its loss is
+``property_loss`` in ``VAEOutput.extra``.
 """
 from __future__ import annotations
 
@@ -16,11 +18,12 @@ from torch import Tensor, nn
 
 from .errors import ConfigError, DataValidationError
 from .nn import MLP
+from .terms import TERMS, Term, TermParts
 
 
 @dataclass(frozen=True)
 class PropertyHeadConfig:
-    """``model.property_head``: predict ``Batch.y`` from ``z``.
+    """Params of the ``property`` term: predict ``Batch.y`` from ``z``.
 
     Attributes
     ----------
@@ -36,7 +39,7 @@ class PropertyHeadConfig:
     activation: str = "relu"
     dropout: float = 0.0
 
-    def validate(self, path: str = "model.property_head") -> None:
+    def validate(self, path: str = "model.terms[i].params") -> None:
         if self.weight < 0:
             raise ConfigError(f"{path}.weight: must be >= 0; got {self.weight!r}.")
         if any(h <= 0 for h in self.hidden_dims):
@@ -45,7 +48,8 @@ class PropertyHeadConfig:
             raise ConfigError(f"{path}.dropout: must be in [0, 1); got {self.dropout!r}.")
 
 
-class PropertyHead(nn.Module):
+@TERMS.register("property")
+class PropertyHead(Term):
     """MLP ``z (..., D) -> properties (..., P)``.
 
     Parameters
@@ -58,17 +62,28 @@ class PropertyHead(nn.Module):
     dropout : float
     """
 
+    Config = PropertyHeadConfig
+
     def __init__(self, latent_dim: int, n_targets: int, hidden_dims: Sequence[int] = (64, 64), weight: float = 1.0,
                  activation: str = "relu", dropout: float = 0.0):
         super().__init__()
         if n_targets <= 0:
-            raise ConfigError("model.property_head: the data has no float property targets (DataInfo.y_dim = 0). "
-                              "Configure properties in the data section, or remove model.property_head.")
+            raise ConfigError("model.terms: the property term needs float property targets; the data has none "
+                              "(DataInfo.y_dim = 0). Configure properties in the data section, or remove the "
+                              "property term.")
         self.n_targets, self.weight = int(n_targets), float(weight)
         self.net = MLP(latent_dim, list(hidden_dims), n_targets, activation=activation, dropout=dropout)
 
+    @classmethod
+    def build(cls, cfg: PropertyHeadConfig, parts: TermParts, where: str) -> "PropertyHead":
+        return cls(parts.head.z_dim, parts.info.y_dim, cfg.hidden_dims, cfg.weight, cfg.activation, cfg.dropout)
+
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z)
+
+    def terms(self, vae, batch, out) -> dict:
+        """``property_loss`` ``(B,)`` where the batch has targets (none without)."""
+        return {} if batch.y is None else {"property_loss": self.loss(out.z, batch.y)}
 
     def loss(self, z: Tensor, y: Tensor) -> Tensor:
         """Weighted squared error per example, ``(B,)``; NaN targets (unknown) are ignored.

@@ -7,35 +7,40 @@ VAE Latents", study what they do to the latent; ``vaekit study losses`` measures
 * ``perceptual``: feature matching ``|phi(x_hat) - phi(x)|^2`` through a frozen feature network
   ``phi`` (Dosovitskiy & Brox 2016; Larsen et al. 2016), with ``x_hat`` the decoder's mean.
   Pretrained ImageNet networks are out of reach offline, so vaekit trains ``phi`` itself on
-  the training split before the VAE (:meth:`ReconstructionLosses.fit_features`): a classifier
-  of the data's labels, or, without labels, the encoder of an autoencoder. A domain can
-  supply its own network instead (``Domain.feature_network``).
+  the training split before the VAE (:meth:`PerceptualTerm.fit_features`, run by the term's
+  ``prepare``): a classifier of the data's labels, or, without labels, the encoder of an
+  autoencoder. A domain can supply its own network instead (``features`` in
+  ``Domain.term_resources("perceptual", info)``).
 * ``adv_disc`` / ``adv_gen``: a discriminator ``D`` trained alongside to tell data from
   reconstructions (hinge loss, Lim & Ye 2017 / Miyato et al. 2018, or the non-saturating loss of
   Goodfellow et al. 2014), and the generator term that rewards reconstructions ``D`` takes for
   data. ``D`` learns from ``x_hat`` detached; ``adv_gen`` reaches ``D`` through detached
   parameters only, so one optimizer trains both sides without either helping the other cheat.
 
-Each term is ``(B,)`` in ``VAEOutput.extra``; ``objective.weights`` weighs them (e.g.
-``{perceptual: 1.0, adv_gen: 0.05}``). They need continuous inputs (vectors or images).
+They are the ``perceptual`` and ``adversarial`` entries of ``model.terms``
+(:mod:`vaekit.core.terms`). Each term is ``(B,)`` in ``VAEOutput.extra``; ``objective.weights``
+weighs them (e.g. ``{perceptual: 1.0, adv_gen: 0.05}``). They need continuous inputs (vectors or
+images).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Literal, Optional
+from typing import Any, Callable, Dict, Literal, Mapping, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import ComponentConfig
+from .encoders import ENCODERS
 from .errors import ConfigError, DataValidationError
 from .nn import MLP, frozen_call
+from .terms import ENCODER_WIRED, TERMS, Term, TermParts
 
 
 @dataclass(frozen=True)
 class PerceptualConfig:
-    """``model.recon_losses.perceptual``.
+    """Params of the ``perceptual`` term.
 
     Attributes
     ----------
@@ -60,10 +65,18 @@ class PerceptualConfig:
     lr: float = 1e-3
     normalize: bool = True
 
+    def validate(self, path: str = "model.terms[i].params") -> None:
+        if self.train not in ("classifier", "autoencoder"):
+            raise ConfigError(f"{path}.train: classifier or autoencoder; got {self.train!r}.")
+        if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ConfigError(f"{path}: steps, batch_size and lr must be positive; got steps={self.steps}, "
+                              f"batch_size={self.batch_size}, lr={self.lr}.")
+        _check_encoder(self.features, f"{path}.features")
+
 
 @dataclass(frozen=True)
 class AdversarialConfig:
-    """``model.recon_losses.adversarial``.
+    """Params of the ``adversarial`` term.
 
     Attributes
     ----------
@@ -76,87 +89,112 @@ class AdversarialConfig:
     discriminator: Optional[ComponentConfig] = None
     loss: Literal["hinge", "non_saturating"] = "hinge"
 
-
-@dataclass(frozen=True)
-class ReconLossConfig:
-    """``model.recon_losses``: neural reconstruction terms beside the likelihood."""
-
-    perceptual: Optional[PerceptualConfig] = None
-    adversarial: Optional[AdversarialConfig] = None
-
-    def validate(self, path: str = "model.recon_losses") -> None:
-        if self.perceptual is None and self.adversarial is None:
-            raise ConfigError(f"{path}: set perceptual and/or adversarial; got neither. Remove {path} for the "
-                              f"likelihood alone.")
-        p = self.perceptual
-        if p is not None:
-            if p.train not in ("classifier", "autoencoder"):
-                raise ConfigError(f"{path}.perceptual.train: classifier or autoencoder; got {p.train!r}.")
-            if p.steps < 1 or p.batch_size < 1 or p.lr <= 0:
-                raise ConfigError(f"{path}.perceptual: steps, batch_size and lr must be positive; got steps={p.steps}, "
-                                  f"batch_size={p.batch_size}, lr={p.lr}.")
-        if self.adversarial is not None and self.adversarial.loss not in ("hinge", "non_saturating"):
-            raise ConfigError(f"{path}.adversarial.loss: hinge or non_saturating; got {self.adversarial.loss!r}.")
+    def validate(self, path: str = "model.terms[i].params") -> None:
+        if self.loss not in ("hinge", "non_saturating"):
+            raise ConfigError(f"{path}.loss: hinge or non_saturating; got {self.loss!r}.")
+        _check_encoder(self.discriminator, f"{path}.discriminator")
 
 
-class ReconstructionLosses(nn.Module):
-    """The feature network and discriminator of :class:`ReconLossConfig`, and their terms.
+def _check_encoder(comp: Optional[ComponentConfig], where: str) -> None:
+    if comp is not None:
+        ENCODERS.check(comp.kind, comp.params, where=where, wired=ENCODER_WIRED)
+
+
+class _ContinuousTerm(Term):
+    """A term that compares whole reconstructions: continuous data only; its network is an
+    encoder (``conv`` for images, ``mlp`` for vectors unless configured)."""
+
+    @classmethod
+    def check(cls, cfg, info, model_cfg, where: str) -> None:
+        if info.kind == "sequence":
+            raise ConfigError(f"{where}: perceptual and adversarial terms compare continuous reconstructions "
+                              f"(vectors or images); got token sequences. Remove this term.")
+
+    @staticmethod
+    def _network(comp: Optional[ComponentConfig], info, where: str) -> nn.Module:
+        comp = comp or ComponentConfig("conv" if info.kind == "image" else "mlp")
+        return ENCODERS.build(comp.kind, comp.params, where=where,
+                              wired=dict(in_dim=info.x_dim, in_shape=info.shape, cond_dim=0))
+
+
+@TERMS.register("perceptual")
+class PerceptualTerm(_ContinuousTerm):
+    """Feature matching through a frozen feature network, ``perceptual`` ``(B,)``.
 
     Parameters
     ----------
-    cfg : ReconLossConfig
-    features : Encoder, optional
-        The perceptual feature network (trained by :meth:`fit_features` unless supplied
-        trained, ``features_trained=True``).
-    discriminator : Encoder, optional
+    cfg : PerceptualConfig
+    features : Encoder
+        The feature network (trained by :meth:`fit_features` unless supplied trained,
+        ``features_trained=True``).
     features_trained : bool
     """
 
-    def __init__(self, cfg: ReconLossConfig, features: Optional[nn.Module] = None,
-                 discriminator: Optional[nn.Module] = None, features_trained: bool = False):
+    Config = PerceptualConfig
+
+    def __init__(self, cfg: PerceptualConfig, features: nn.Module, features_trained: bool = False):
         super().__init__()
         self.cfg = cfg
         self.features = features
-        self.discriminator = discriminator
-        self.critic = nn.Linear(discriminator.out_dim, 1) if discriminator is not None else None
         # In the state dict, so a resumed run neither retrains nor loses the trained network.
         self.register_buffer("features_trained", torch.tensor(bool(features_trained)))
-        if features is not None and features_trained:
+        if features_trained:
             features.requires_grad_(False)
+
+    @classmethod
+    def build(cls, cfg: PerceptualConfig, parts: TermParts, where: str) -> "PerceptualTerm":
+        return cls(cfg, cls._network(cfg.features, parts.info, f"{where}.params.features"))
 
     @property
     def needs_fitting(self) -> bool:
-        return self.features is not None and not bool(self.features_trained)
+        return not bool(self.features_trained)
 
-    def _critic(self, x: Tensor, frozen: bool = False) -> Tensor:
-        if frozen:
-            return frozen_call(self.critic, frozen_call(self.discriminator, x, None, None))[:, 0]
-        return self.critic(self.discriminator(x, None, None))[:, 0]
+    def terms(self, vae, batch, out) -> Dict[str, Tensor]:
+        """``perceptual``: ``|phi(x_hat) - phi(x)|^2`` per example ``(B,)``."""
+        if self.needs_fitting:
+            raise ConfigError("model.terms: the perceptual feature network is untrained; train the run with "
+                              "`vaekit train` (it fits the features first) or call fit_features(data).")
+        x = batch.x
+        x_hat = reconstruction_mean(vae.decoder, out.px, x)
+        with torch.no_grad():
+            f_real = self.features(x, None, None).float()
+        f_fake = frozen_call(self.features, x_hat, None, None).float()
+        if self.cfg.normalize:
+            f_real, f_fake = F.normalize(f_real, dim=-1), F.normalize(f_fake, dim=-1)
+        return {"perceptual": (f_fake - f_real).pow(2).sum(-1)}
 
-    def terms(self, x: Tensor, x_hat: Tensor) -> Dict[str, Tensor]:
-        """The terms for data ``x`` and reconstructions ``x_hat`` (same shape), each ``(B,)``."""
-        out: Dict[str, Tensor] = {}
-        if self.features is not None:
-            if self.needs_fitting:
-                raise ConfigError("model.recon_losses.perceptual: the feature network is untrained; train the run "
-                                  "with `vaekit train` (it fits the features first) or call fit_features(data).")
-            with torch.no_grad():
-                f_real = self.features(x, None, None).float()
-            f_fake = frozen_call(self.features, x_hat, None, None).float()
-            if self.cfg.perceptual.normalize:
-                f_real, f_fake = F.normalize(f_real, dim=-1), F.normalize(f_fake, dim=-1)
-            out["perceptual"] = (f_fake - f_real).pow(2).sum(-1)
-        if self.discriminator is not None:
-            d_real = self._critic(x).float()
-            d_fake = self._critic(x_hat.detach()).float()
-            g_fake = self._critic(x_hat, frozen=True).float()
-            if self.cfg.adversarial.loss == "hinge":
-                out["adv_disc"] = F.relu(1 - d_real) + F.relu(1 + d_fake)
-                out["adv_gen"] = -g_fake
-            else:
-                out["adv_disc"] = F.softplus(-d_real) + F.softplus(d_fake)
-                out["adv_gen"] = F.softplus(-g_fake)
-        return out
+    def prepare(self, data, resources: Mapping[str, Any], *, resumed: bool, device="cpu", seed: int = 0,
+                log: Optional[Callable[[str], None]] = None) -> None:
+        """Install the domain's own trained network (``resources["features"]``), or, on a fresh
+        run, train one on ``data.train`` (a resumed run restores it from its checkpoint). Every
+        rank trains the same network from the same seed; DDP then broadcasts rank 0's copy."""
+        if not self.needs_fitting:
+            return
+        own = resources.get("features")
+        if own is not None:
+            self.features = own.to(device)
+            self.features.requires_grad_(False)
+            self.features_trained.fill_(True)
+            if log is not None:
+                log(f"vaekit: perceptual features from the domain's own network ({type(own).__name__})")
+            return
+        if resumed:
+            # The checkpoint holds the trained features. Freeze them now, before the trainer
+            # builds its optimizer, so its parameter groups match the ones the checkpoint saved.
+            self.features.requires_grad_(False)
+            return
+        y = getattr(data.train, "y", None)
+        n_classes = int(y.max()) + 1 if y is not None and y.dim() == 1 and not y.is_floating_point() else 0
+        bs = self.cfg.batch_size
+
+        def batches():
+            g = torch.Generator().manual_seed(seed)
+            n = len(data.train)
+            while True:
+                for idx in torch.randperm(n, generator=g).split(bs):
+                    yield data.collate([data.train[int(i)] for i in idx])
+
+        self.fit_features(batches, n_classes, data.info.x_dim, device=device, seed=seed, log=log)
 
     def fit_features(self, batches: Callable[[], Any], n_classes: int, x_dim: int, *, device="cpu", seed: int = 0,
                      log: Optional[Callable[[str], None]] = None) -> Dict[str, float]:
@@ -176,10 +214,10 @@ class ReconstructionLosses(nn.Module):
         dict
             ``{"feature_loss": final loss, "feature_acc": training accuracy (classifier)}``.
         """
-        p = self.cfg.perceptual
+        p = self.cfg
         net = self.features
         if p.train == "classifier" and n_classes < 2:
-            raise ConfigError("model.recon_losses.perceptual.train: 'classifier' needs class labels y in the "
+            raise ConfigError("model.terms: perceptual params.train 'classifier' needs class labels y in the "
                               f"training data; got n_classes={n_classes}. Set train: autoencoder.")
         torch.manual_seed(seed)
         head = (nn.Linear(net.out_dim, n_classes) if p.train == "classifier"
@@ -193,8 +231,8 @@ class ReconstructionLosses(nn.Module):
             h = head(net(b.x, None, None))
             if p.train == "classifier":
                 if b.y is None:
-                    raise DataValidationError("model.recon_losses.perceptual: a training batch has no labels y; "
-                                              "set train: autoencoder.")
+                    raise DataValidationError("model.terms: perceptual: a training batch has no labels y; "
+                                              "set params.train: autoencoder.")
                 y = b.y.long().reshape(-1)
                 loss = F.cross_entropy(h.float(), y)
                 if step >= p.steps - 50:
@@ -221,9 +259,51 @@ class ReconstructionLosses(nn.Module):
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if self.features is not None and bool(self.features_trained):
+        if bool(self.features_trained):
             self.features.eval()  # a frozen network keeps its dropout/batch-norm behaviour fixed
         return self
+
+
+@TERMS.register("adversarial")
+class AdversarialTerm(_ContinuousTerm):
+    """A discriminator trained alongside the VAE and its generator term: ``adv_disc``,
+    ``adv_gen`` ``(B,)``.
+
+    Parameters
+    ----------
+    cfg : AdversarialConfig
+    discriminator : Encoder
+        Feature extractor; a linear ``critic`` to one logit follows.
+    """
+
+    Config = AdversarialConfig
+
+    def __init__(self, cfg: AdversarialConfig, discriminator: nn.Module):
+        super().__init__()
+        self.cfg = cfg
+        self.discriminator = discriminator
+        self.critic = nn.Linear(discriminator.out_dim, 1)
+
+    @classmethod
+    def build(cls, cfg: AdversarialConfig, parts: TermParts, where: str) -> "AdversarialTerm":
+        return cls(cfg, cls._network(cfg.discriminator, parts.info, f"{where}.params.discriminator"))
+
+    def _critic(self, x: Tensor, frozen: bool = False) -> Tensor:
+        if frozen:
+            return frozen_call(self.critic, frozen_call(self.discriminator, x, None, None))[:, 0]
+        return self.critic(self.discriminator(x, None, None))[:, 0]
+
+    def terms(self, vae, batch, out) -> Dict[str, Tensor]:
+        """``adv_disc`` (the discriminator's loss on data vs detached reconstructions) and
+        ``adv_gen`` (the generator's, through the discriminator's detached parameters)."""
+        x = batch.x
+        x_hat = reconstruction_mean(vae.decoder, out.px, x)
+        d_real = self._critic(x).float()
+        d_fake = self._critic(x_hat.detach()).float()
+        g_fake = self._critic(x_hat, frozen=True).float()
+        if self.cfg.loss == "hinge":
+            return {"adv_disc": F.relu(1 - d_real) + F.relu(1 + d_fake), "adv_gen": -g_fake}
+        return {"adv_disc": F.softplus(-d_real) + F.softplus(d_fake), "adv_gen": F.softplus(-g_fake)}
 
 
 def reconstruction_mean(decoder, px, x: Tensor) -> Tensor:
@@ -234,5 +314,4 @@ def reconstruction_mean(decoder, px, x: Tensor) -> Tensor:
     return mean[:b].reshape(x.shape).to(x.dtype) if mean.dim() else mean
 
 
-__all__ = ["PerceptualConfig", "AdversarialConfig", "ReconLossConfig", "ReconstructionLosses",
-           "reconstruction_mean"]
+__all__ = ["PerceptualConfig", "AdversarialConfig", "PerceptualTerm", "AdversarialTerm", "reconstruction_mean"]

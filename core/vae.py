@@ -6,7 +6,7 @@ beta-VAE, cVAE and Gumbel-softmax VAEs are configurations of this class (DESIGN.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -14,8 +14,7 @@ from torch import Tensor, nn
 from torch.distributions import Categorical, Distribution, Normal
 
 from .config import ComponentConfig
-from .control import AttributeController, ControlConfig
-from . import pixelcnn  # noqa: F401  (registers the 'pixelcnn' decoder)
+from . import control, pixelcnn, property_head, recon_losses  # noqa: F401  (register terms, 'pixelcnn')
 from .decoders import DECODERS, Decoder
 from .encoders import ENCODERS, Encoder
 from .errors import ConfigError, DataValidationError
@@ -23,8 +22,8 @@ from .heads import HEADS, LatentHead
 from .likelihoods import LIKELIHOODS
 from .nn import ConditionEmbedder
 from .priors import PRIORS, AutoregressiveFlowDistribution, Prior
-from .property_head import PropertyHead, PropertyHeadConfig
-from .recon_losses import ReconLossConfig, ReconstructionLosses, reconstruction_mean
+from .terms import (ENCODER_WIRED, SEQ_WIRED, Term, TermParts, build_terms, migrate_model_dict,
+                    migrate_state_dict, validate_terms)
 from .types import Batch, DataInfo, VAEOutput
 
 
@@ -54,7 +53,9 @@ class ModelConfig:
 
     ``prior`` defaults to the head's family (``standard_normal`` or
     ``uniform_categorical``); use ``conditional_gaussian`` for a learned ``p(z|c)``.
-    ``likelihood`` defaults to the data's (``DataInfo.likelihood``).
+    ``likelihood`` defaults to the data's (``DataInfo.likelihood``). ``terms`` lists the
+    auxiliary model terms (:mod:`vaekit.core.terms`: ``control``, ``perceptual``,
+    ``adversarial``, ``property``), each ``{kind, params}``, evaluated in list order.
     """
 
     latent_dim: int = 16
@@ -64,9 +65,12 @@ class ModelConfig:
     prior: Optional[ComponentConfig] = None
     likelihood: Optional[ComponentConfig] = None
     condition: ConditionConfig = field(default_factory=ConditionConfig)
-    property_head: Optional[PropertyHeadConfig] = None
-    control: Optional[ControlConfig] = None
-    recon_losses: Optional[ReconLossConfig] = None
+    terms: Tuple[ComponentConfig, ...] = ()
+
+    @staticmethod
+    def migrate_dict(data: Mapping[str, Any], path: str = "model") -> Dict[str, Any]:
+        """Pre-registry keys (``control``, ``recon_losses``, ``property_head``) -> ``terms``."""
+        return migrate_model_dict(data, path or "model")
 
     def validate(self, path: str = "model") -> None:
         if self.latent_dim <= 0:
@@ -76,24 +80,14 @@ class ModelConfig:
             comp = getattr(self, role)
             if comp is not None:
                 reg.check(comp.kind, comp.params, where=f"{path}.{role}", wired=WIRED[role])
-        if self.control is not None:
-            self.control.validate(f"{path}.control")
-            ENCODERS.check(self.control.discriminator.kind, self.control.discriminator.params,
-                           where=f"{path}.control.discriminator", wired=WIRED["encoder"])
-        if self.recon_losses is not None:
-            rl = self.recon_losses
-            rl.validate(f"{path}.recon_losses")
-            for name, comp in (("perceptual.features", rl.perceptual and rl.perceptual.features),
-                               ("adversarial.discriminator", rl.adversarial and rl.adversarial.discriminator)):
-                if comp:
-                    ENCODERS.check(comp.kind, comp.params, where=f"{path}.recon_losses.{name}", wired=WIRED["encoder"])
+        validate_terms(self.terms, f"{path}.terms")
 
 
 # Constructor arguments that build_vae derives from the data and the rest of the model, per
 # component role; users cannot set them (DESIGN.md 1.3: constructors are schemas).
-_SEQ = ("vocab_size", "pad_id", "bos_id", "eos_id", "unk_id", "max_len")
+_SEQ = SEQ_WIRED
 WIRED = {
-    "encoder": ("in_dim", "in_shape", "cond_dim") + _SEQ,
+    "encoder": ENCODER_WIRED,
     "head": ("in_dim", "latent_dim"),
     "prior": ("latent_dim", "cond_dim", "n_groups", "n_categories", "encoder", "head"),
     "likelihood": ("x_dim",),
@@ -114,20 +108,15 @@ class VAE(nn.Module):
     cond_embedder : ConditionEmbedder, optional
         Present for a conditional VAE.
     cond_into_encoder, cond_into_decoder : bool
-    property_head : PropertyHead, optional
-        Predicts ``Batch.y`` from ``z``; its loss is ``VAEOutput.extra["property_loss"]``.
-    control : AttributeController, optional
-        Attribute control of a class-conditional model (Hu et al. 2017); its terms
-        (``disc_loss``, ``style_loss``, ...) go to ``VAEOutput.extra``.
-    recon_losses : ReconstructionLosses, optional
-        Perceptual / adversarial reconstruction terms (``perceptual``, ``adv_disc``,
-        ``adv_gen`` in ``VAEOutput.extra``).
+    terms : mapping of str to Term, optional
+        Auxiliary model terms by kind (:mod:`vaekit.core.terms`), evaluated in order; their
+        ``(B,)`` outputs (``property_loss``, ``disc_loss``, ``perceptual``...) go to
+        ``VAEOutput.extra``.
     """
 
     def __init__(self, encoder: Encoder, head: LatentHead, decoder: Decoder, prior: Prior,
                  cond_embedder: Optional[ConditionEmbedder] = None, cond_into_encoder: bool = True,
-                 cond_into_decoder: bool = True, property_head: Optional[PropertyHead] = None,
-                 control: Optional[AttributeController] = None, recon_losses: Optional[ReconstructionLosses] = None):
+                 cond_into_decoder: bool = True, terms: Optional[Mapping[str, Term]] = None):
         super().__init__()
         if head.family != prior.family:
             raise ConfigError(f"model.prior: a {head.family} latent head needs a {head.family} prior; got a "
@@ -137,9 +126,13 @@ class VAE(nn.Module):
         self.encoder, self.head, self.decoder, self.prior = encoder, head, decoder, prior
         self.cond_embedder = cond_embedder
         self.cond_into_encoder, self.cond_into_decoder = cond_into_encoder, cond_into_decoder
-        self.property_head = property_head
-        self.control = control
-        self.recon_losses = recon_losses
+        self.terms = nn.ModuleDict(terms or {})
+        # Checkpoints written before the term registry name the terms' modules differently.
+        self.register_load_state_dict_pre_hook(_migrate_state)
+
+    def term(self, kind: str) -> Optional[Term]:
+        """The auxiliary term of ``kind`` (e.g. ``"property"``), or ``None`` if the model has none."""
+        return self.terms[kind] if kind in self.terms else None
 
     # ------------------------------------------------------------------ conditions
     @property
@@ -242,17 +235,12 @@ class VAE(nn.Module):
         ls = self.head(h, prior, n_samples=n_samples, prior_module=self.prior, **head_kwargs)
         recon_nll, px = self._recon(ls.z, c, x, mask, n_samples)
         n_tokens = mask.sum(1) if mask is not None else None
-        extra = {}
-        if self.property_head is not None and batch.y is not None:
-            extra["property_loss"] = self.property_head.loss(ls.z, batch.y)
-        if self.control is not None and batch.cond is not None:
-            z1 = ls.z if ls.z.dim() == 2 else ls.z[0]
-            extra.update(self.control.terms(self, x, mask, batch.cond, z1))
-        if self.recon_losses is not None:
-            extra.update(self.recon_losses.terms(x, reconstruction_mean(self.decoder, px, x)))
-        return VAEOutput(recon_nll=recon_nll, kl=ls.kl, kl_is_analytic=ls.kl_is_analytic, z=ls.z,
-                         posterior=ls.posterior, px=px, n_tokens=n_tokens, extra=extra, log_q=ls.log_q,
-                         log_p=ls.log_p)
+        out = VAEOutput(recon_nll=recon_nll, kl=ls.kl, kl_is_analytic=ls.kl_is_analytic, z=ls.z,
+                        posterior=ls.posterior, px=px, n_tokens=n_tokens, extra={}, log_q=ls.log_q,
+                        log_p=ls.log_p)
+        for term in self.terms.values():
+            out.extra.update(term.terms(self, batch, out))
+        return out
 
     def _prior(self, b: int, c: Optional[Tensor], batch: Batch) -> Distribution:
         """The prior for ``batch``; an input-dependent prior (``needs_input``, e.g. RecVAE's
@@ -354,6 +342,11 @@ class VAE(nn.Module):
         return self.generate(self.embed(x, cond, mask), cond, **gen_kwargs)
 
 
+def _migrate_state(vae: VAE, state_dict: dict, prefix: str, *args) -> None:
+    """``load_state_dict`` pre-hook: rename the keys of a pre-registry checkpoint."""
+    migrate_state_dict(state_dict, prefix, set(vae.terms))
+
+
 def _n_examples(x: Any) -> int:
     """Number of examples in an encoder input: rows of a tensor, graphs of a PyG batch."""
     n = getattr(x, "num_graphs", None)
@@ -417,53 +410,6 @@ def build_vae(cfg: ModelConfig, info: DataInfo) -> VAE:
     decoder = DECODERS.build(cfg.decoder.kind, cfg.decoder.params, where="model.decoder", wired=dict(
         latent_dim=head.z_dim, out_shape=info.shape, likelihood=likelihood,
         cond_dim=e_dim if cfg.condition.into_decoder else 0, **seq))
-    prop = None
-    if cfg.property_head is not None:
-        p = cfg.property_head
-        prop = PropertyHead(head.z_dim, info.y_dim, p.hidden_dims, p.weight, p.activation, p.dropout)
-    control = _build_control(cfg, info, head, encoder, decoder, use_cond, seq) if cfg.control is not None else None
-    recon = _build_recon_losses(cfg.recon_losses, info) if cfg.recon_losses is not None else None
+    terms = build_terms(cfg.terms, TermParts(info, cfg, encoder, head, decoder, seq, use_cond))
     return VAE(encoder, head, decoder, prior, cond_embedder, cfg.condition.into_encoder, cfg.condition.into_decoder,
-               property_head=prop, control=control, recon_losses=recon)
-
-
-def _build_recon_losses(cfg: ReconLossConfig, info: DataInfo) -> ReconstructionLosses:
-    """The feature network and discriminator of ``model.recon_losses`` (untrained)."""
-    where = "model.recon_losses"
-    if info.kind == "sequence":
-        raise ConfigError(f"{where}: perceptual and adversarial terms compare continuous reconstructions (vectors "
-                          f"or images); got token sequences. Remove {where}.")
-    wired = dict(in_dim=info.x_dim, in_shape=info.shape, cond_dim=0)
-    auto = ComponentConfig("conv" if info.kind == "image" else "mlp")
-    feats = disc = None
-    if cfg.perceptual is not None:
-        f = cfg.perceptual.features or auto
-        feats = ENCODERS.build(f.kind, f.params, where=f"{where}.perceptual.features", wired=wired)
-    if cfg.adversarial is not None:
-        d = cfg.adversarial.discriminator or auto
-        disc = ENCODERS.build(d.kind, d.params, where=f"{where}.adversarial.discriminator", wired=wired)
-    return ReconstructionLosses(cfg, feats, disc)
-
-
-def _build_control(cfg: ModelConfig, info: DataInfo, head, encoder, decoder, use_cond: bool, seq: dict
-                   ) -> AttributeController:
-    """The attribute controller of ``model.control``, after checking the model can use it."""
-    where = "model.control"
-    if not (use_cond and info.n_cond_classes >= 2):
-        raise ConfigError(f"{where}: attribute control needs a class condition (data with >= 2 labels and "
-                          f"model.condition.use: true); got n_cond_classes={info.n_cond_classes}, "
-                          f"condition.use={cfg.condition.use}. Remove model.control or use labelled data.")
-    if not cfg.condition.into_decoder or not hasattr(decoder, "relaxed_generate"):
-        raise ConfigError(f"{where}: needs a decoder that takes the condition and decodes relaxed tokens "
-                          f"(kind 'gru' or 'lstm' with model.condition.into_decoder: true); got {cfg.decoder.kind!r}, "
-                          f"into_decoder={cfg.condition.into_decoder}.")
-    if cfg.control.z_recon and not getattr(encoder, "accepts_soft_tokens", False):
-        raise ConfigError(f"{where}.z_recon: the encoder must read soft tokens (kind 'gru', 'lstm' or 'cnn'); got "
-                          f"{cfg.encoder.kind!r}. Set z_recon: false or change model.encoder.kind.")
-    d = cfg.control.discriminator
-    disc = ENCODERS.build(d.kind, d.params, where=f"{where}.discriminator",
-                          wired=dict(in_dim=info.x_dim, in_shape=info.shape, cond_dim=0, **seq))
-    if not getattr(disc, "accepts_soft_tokens", False):
-        raise ConfigError(f"{where}.discriminator.kind: the discriminator must read soft tokens ('cnn' or 'gru'); "
-                          f"got {d.kind!r}.")
-    return AttributeController(disc, info.n_cond_classes, head.z_dim, cfg.control)
+               terms=terms)

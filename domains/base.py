@@ -248,12 +248,13 @@ class Domain(ABC):
 
         raise ConfigError(f"--input: domain {self.name!r} generates from the prior only; omit --input.")
 
-    def feature_network(self, info: DataInfo) -> Optional[torch.nn.Module]:
-        """A trained feature network for the perceptual reconstruction term
-        (``model.recon_losses.perceptual``), called as ``net(x, None, None) -> (B, F)``; ``None``
-        (the default) lets vaekit train one on the training split (e.g. ChemNet would be a
-        molecules domain's own)."""
-        return None
+    def term_resources(self, kind: str, info: DataInfo) -> Dict[str, Any]:
+        """What the domain supplies to the auxiliary model term ``kind`` (an entry of
+        ``model.terms``) before training; the term's ``prepare`` reads it. The ``perceptual``
+        term takes ``{"features": net}``, a trained feature network called as
+        ``net(x, None, None) -> (B, F)`` (e.g. ChemNet would be a molecules domain's own).
+        Default: nothing, so vaekit trains what a term needs on the training split."""
+        return {}
 
     def benchmark_suites(self) -> Dict[str, BenchmarkSuite]:
         """The domain's benchmark protocols by name (``suite: <domain>:<name>`` in a

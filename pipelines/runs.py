@@ -149,7 +149,7 @@ def train_run(cfg: RunConfig, run_dir: Optional[str | Path] = None, resume: str 
         torch.manual_seed(cfg.train.seed)
         model = domain.build_model(cfg.model, data.info).to(env.device)
         objective = build_objective(cfg.objective)
-        _prepare_recon_losses(model, domain, data, cfg, run_dir, env, log)
+        _prepare_terms(model, domain, data, cfg, run_dir, env, log)
         if env.is_main:
             n_params = sum(p.numel() for p in model.parameters())
             log(f"vaekit: training {cfg.domain}:{cfg.name} ({n_params:,} parameters, {len(data.train):,} train "
@@ -182,40 +182,14 @@ def train_run(cfg: RunConfig, run_dir: Optional[str | Path] = None, resume: str 
         cleanup(env)
 
 
-def _prepare_recon_losses(model, domain, data, cfg: RunConfig, run_dir: Path, env: DistEnv,
-                          log: Callable[[str], None]) -> None:
-    """Install or train the perceptual feature network of ``model.recon_losses`` before a fresh
-    run (a resumed run restores it from its checkpoint). Every rank trains the same network
-    from the same seed; DDP then broadcasts rank 0's copy."""
-    rl = getattr(model, "recon_losses", None)
-    if rl is None or not rl.needs_fitting:
-        return
-    own = domain.feature_network(data.info)
-    if own is not None:
-        rl.features = own.to(env.device)
-        rl.features.requires_grad_(False)
-        rl.features_trained.fill_(True)
-        if env.is_main:
-            log(f"vaekit: perceptual features from the {cfg.domain} domain's own network ({type(own).__name__})")
-        return
-    if (run_dir / "checkpoints" / "last.pt").exists():
-        # Resumed: the checkpoint holds the trained features. Freeze them now, before the trainer
-        # builds its optimizer, so its parameter groups match the ones the checkpoint saved.
-        rl.features.requires_grad_(False)
-        return
-    y = getattr(data.train, "y", None)
-    n_classes = int(y.max()) + 1 if y is not None and y.dim() == 1 and not y.is_floating_point() else 0
-    bs = cfg.model.recon_losses.perceptual.batch_size
-
-    def batches():
-        g = torch.Generator().manual_seed(cfg.train.seed)
-        n = len(data.train)
-        while True:
-            for idx in torch.randperm(n, generator=g).split(bs):
-                yield data.collate([data.train[int(i)] for i in idx])
-
-    rl.fit_features(batches, n_classes, data.info.x_dim, device=env.device, seed=cfg.train.seed,
-                    log=log if env.is_main else None)
+def _prepare_terms(model, domain, data, cfg: RunConfig, run_dir: Path, env: DistEnv,
+                   log: Callable[[str], None]) -> None:
+    """Let every auxiliary model term prepare before training (e.g. the perceptual term trains
+    its feature network on a fresh run), with what the domain supplies for its kind."""
+    resumed = (run_dir / "checkpoints" / "last.pt").exists()
+    for kind, term in model.terms.items():
+        term.prepare(data, domain.term_resources(kind, data.info), resumed=resumed, device=env.device,
+                     seed=cfg.train.seed, log=log if env.is_main else None)
 
 
 class _Reiterable:

@@ -25,7 +25,10 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+import yaml
+
 from vaekit.core.checkpoint import atomic_path
+from vaekit.core.config import to_dict
 from vaekit.core.errors import ConfigError
 
 from .config import load_config
@@ -239,20 +242,25 @@ LOSS_VARIANTS = ("pointwise", "perceptual", "adversarial", "perceptual+adversari
 
 
 def loss_variant_overrides(variant: str, perceptual_weight: float, adversarial_weight: float,
-                           feature_steps: int) -> List[str]:
-    """The ``--set`` overrides that turn a config into one variant of the loss study."""
+                           feature_steps: int, base_terms: Sequence[Dict[str, Any]] = ()) -> List[str]:
+    """The ``--set`` overrides that turn a config into one variant of the loss study.
+
+    ``base_terms`` are the config's own ``model.terms`` entries (as dicts); they are kept, and
+    the variant's ``perceptual`` / ``adversarial`` entries appended.
+    """
     if variant not in LOSS_VARIANTS:
         raise ConfigError(f"study losses: unknown variant {variant!r}; valid: {', '.join(LOSS_VARIANTS)}.")
-    parts, weights = [], []
+    terms, weights = [dict(t) for t in base_terms if t["kind"] not in ("perceptual", "adversarial")], []
     if "perceptual" in variant:
-        parts.append(f"perceptual: {{steps: {feature_steps}}}")
+        terms.append({"kind": "perceptual", "params": {"steps": feature_steps}})
         weights.append(f"perceptual: {perceptual_weight}")
     if "adversarial" in variant:
-        parts.append("adversarial: {loss: hinge}")
+        terms.append({"kind": "adversarial", "params": {"loss": "hinge"}})
         weights.append(f"adv_gen: {adversarial_weight}")
-    if not parts:
+    if not weights:
         return []
-    return ["model.recon_losses={" + ", ".join(parts) + "}", "objective.weights={" + ", ".join(weights) + "}"]
+    flow = yaml.safe_dump(terms, default_flow_style=True, width=10_000).strip()
+    return [f"model.terms={flow}", "objective.weights={" + ", ".join(weights) + "}"]
 
 
 def study_losses(spec: str, overrides: Sequence[str] = (), out_dir: Optional[str | Path] = None, *,
@@ -267,14 +275,15 @@ def study_losses(spec: str, overrides: Sequence[str] = (), out_dir: Optional[str
 
     Returns the same structure as :func:`sweep`, one row per variant.
     """
-    if any("objective.weights" in o or "model.recon_losses" in o for o in overrides):
-        raise ConfigError("study losses: the study sets model.recon_losses and objective.weights itself; remove "
+    if any(k in o for o in overrides for k in ("objective.weights", "model.terms", "model.recon_losses")):
+        raise ConfigError("study losses: the study sets model.terms and objective.weights itself; remove "
                           "them from --set (use --perceptual-weight / --adversarial-weight).")
     base = load_config(spec, list(overrides))
+    base_terms = to_dict(base.model.terms)
     out = Path(out_dir) if out_dir is not None else Path("runs") / f"study-losses-{base.domain}-{base.name}"
     rows = []
     for i, v in enumerate(variants):
-        sets = loss_variant_overrides(v, perceptual_weight, adversarial_weight, feature_steps)
+        sets = loss_variant_overrides(v, perceptual_weight, adversarial_weight, feature_steps, base_terms)
         log(f"vaekit study losses: variant {i + 1}/{len(variants)}: {v}")
         res = _run_one(spec, list(overrides) + sets, out / "runs" / _slug(v), resume, iw_samples, log)
         rows.append({"labels": {"variant": v}, "run_dir": str(out / "runs" / _slug(v)), "result": res})

@@ -251,11 +251,11 @@ def optimize_property(model: VAE, info: DataInfo, prop: str, n_starts: int = 16,
     the way are returned, best true (RDKit) property first, with the predicted value as
     ``score``.
     """
-    head = model.property_head
+    head = model.term("property")
     props = info.extra.get("properties") or {}
     names = props.get("names") or []
     if head is None or prop not in names:
-        raise ConfigError(f"prop: optimising needs a model trained with model.property_head on data.properties "
+        raise ConfigError(f"prop: optimising needs a model trained with a property term (model.terms) on data.properties "
                           f"including {prop!r}; this model predicts {names or 'nothing'}.")
     if steps < 1 or lr <= 0 or decode_every < 1:
         raise ConfigError(f"steps, lr and decode_every must be positive; got {steps}, {lr}, {decode_every}.")

@@ -7,7 +7,7 @@
   molecule is encoded ``recon_encodings`` times (``z ~ q(z|x)``), each code decoded
   ``recon_decodings`` times (sampling the decoder); the score is the fraction of decodes whose
   canonical SMILES equals the input's. ``recon_acc/greedy`` decodes the posterior mean greedily.
-* :class:`PropertyPrediction`: error of the property head (models with ``property_head``).
+* :class:`PropertyPrediction`: error of the property head (models with a ``property`` entry in ``model.terms``).
 * :class:`ConditionalControl`: for property-conditional models, how close the generated
   molecules' properties come to the requested ones, beside the same error with the requests
   shuffled (what ignoring the condition would score).
@@ -169,7 +169,7 @@ class PropertyPrediction(Metric):
 
     @torch.no_grad()
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        head = ctx.model.property_head
+        head = ctx.model.term("property")
         props = ctx.data.info.extra.get("properties") or {}
         if head is None or not props.get("names"):
             return {}

@@ -10,7 +10,7 @@
   (sacrebleu), style accuracy by a separately trained TF-IDF logistic-regression classifier,
   fluency under a Kneser-Ney LM (:mod:`.lm`), beside the copy-the-input and human rows.
 
-The models are core VAEs: a GRU sentence VAE, and with ``model.control`` the controllable VAE of
+The models are core VAEs: a GRU sentence VAE, and with a ``control`` term (``model.terms``) the controllable VAE of
 Hu et al. 2017 (:mod:`vaekit.core.control`).
 """
 from .loading import TextDataConfig, TextDataset, decode_ids, load_text

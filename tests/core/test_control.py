@@ -1,4 +1,6 @@
 """Attribute control (Hu et al. 2017): relaxed decoding, soft-token encoders, term isolation."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -17,7 +19,7 @@ def _model(cell="gru", **control):
     cfg = from_dict(ModelConfig, {
         "latent_dim": 8, "encoder": {"kind": cell, "params": {"hidden_dim": 32, "embed_dim": 16}},
         "decoder": {"kind": cell, "params": {"hidden_dim": 32, "embed_dim": 16}},
-        "condition": {"into_encoder": False}, "control": control}, "model")
+        "condition": {"into_encoder": False}, "terms": [{"kind": "control", "params": control}]}, "model")
     torch.manual_seed(0)
     return build_vae(cfg, INFO)
 
@@ -84,27 +86,27 @@ def test_control_terms_and_gradient_isolation(cell):
     # style loss: reaches the decoder (through the soft tokens), never the discriminator
     out.extra["style_loss"].mean().backward(retain_graph=True)
     assert _grad_norm(m.decoder) > 0 and _grad_norm(m.cond_embedder) > 0
-    assert _grad_norm(m.control.discriminator) == 0 and _grad_norm(m.control.classify) == 0
+    assert _grad_norm(m.terms["control"].discriminator) == 0 and _grad_norm(m.terms["control"].classify) == 0
     assert _grad_norm(m.encoder) == 0  # detach_z: generation terms do not train the encoder
     m.zero_grad()
     # discriminator loss: the discriminator only
     out.extra["disc_loss"].mean().backward(retain_graph=True)
-    assert _grad_norm(m.control.discriminator) > 0
+    assert _grad_norm(m.terms["control"].discriminator) > 0
     assert _grad_norm(m.decoder) == 0 and _grad_norm(m.encoder) == 0
     m.zero_grad()
     # z reconstruction: the generator, not the (frozen) encoder that judges it (z given as a leaf)
     b = _batch()
     z = torch.randn(6, 8)
-    terms = m.control.terms(m, b.x, b.mask, b.cond, z)
+    terms = m.terms["control"].terms(m, b, SimpleNamespace(z=z))
     terms["z_recon"].mean().backward()
     assert _grad_norm(m.decoder) > 0 and _grad_norm(m.head) == 0 and _grad_norm(m.encoder) == 0
     m.zero_grad()
     # adversary: trained on detached z; the entropy term trains the encoder, not the adversary
     out.extra["adv_loss"].mean().backward(retain_graph=True)
-    assert _grad_norm(m.control.adversary) > 0 and _grad_norm(m.encoder) == 0
+    assert _grad_norm(m.terms["control"].adversary) > 0 and _grad_norm(m.encoder) == 0
     m.zero_grad()
     out.extra["adv_entropy"].mean().backward()
-    assert _grad_norm(m.encoder) > 0 and _grad_norm(m.control.adversary) == 0
+    assert _grad_norm(m.encoder) > 0 and _grad_norm(m.terms["control"].adversary) == 0
 
 
 def test_detach_z_false_lets_generation_terms_reach_the_encoder():
@@ -116,7 +118,7 @@ def test_detach_z_false_lets_generation_terms_reach_the_encoder():
 def test_target_is_another_class():
     m = _model()
     c = torch.tensor([0, 1] * 50)
-    assert bool((m.control.target_classes(c) != c).all())
+    assert bool((m.terms["control"].target_classes(c) != c).all())
 
 
 def test_objective_weights_scale_extra_terms():
@@ -136,11 +138,19 @@ def test_objective_weights_scale_extra_terms():
 def test_control_needs_class_condition_and_soft_encoder():
     info = DataInfo(kind="sequence", shape=(12,), vocab_size=V, pad_id=0, bos_id=1, eos_id=2, unk_id=3,
                     likelihood="categorical")
-    cfg = from_dict(ModelConfig, {"encoder": {"kind": "gru"}, "decoder": {"kind": "gru"}, "control": {}}, "model")
-    with pytest.raises(ConfigError, match="model.control: attribute control needs a class condition"):
+    cfg = from_dict(ModelConfig, {"encoder": {"kind": "gru"}, "decoder": {"kind": "gru"},
+                                  "terms": [{"kind": "control"}]}, "model")
+    with pytest.raises(ConfigError, match=r"model.terms\[0\]: attribute control needs a class condition"):
         build_vae(cfg, info)
-    with pytest.raises(ConfigError, match="model.control.temperature"):
-        from_dict(ModelConfig, {"control": {"temperature": 0}}, "model").validate()
-    with pytest.raises(ConfigError, match="model.control.discriminator.params.widht"):
-        from_dict(ModelConfig, {"control": {"discriminator": {"kind": "cnn", "params": {"widht": 3}}}},
-                  "model").validate()
+    with pytest.raises(ConfigError, match=r"model.terms\[0\].params.temperature"):
+        from_dict(ModelConfig, {"terms": [{"kind": "control", "params": {"temperature": 0}}]}, "model").validate()
+    with pytest.raises(ConfigError, match=r"model.terms\[0\].params.discriminator.params.widht"):
+        from_dict(ModelConfig, {"terms": [{"kind": "control", "params": {
+            "discriminator": {"kind": "cnn", "params": {"widht": 3}}}}]}, "model").validate()
+    with pytest.raises(ConfigError, match=r"model.terms\[0\].params.z_recon: the encoder must read soft tokens"):
+        build_vae(from_dict(ModelConfig, {"encoder": {"kind": "mlp"}, "decoder": {"kind": "gru"}, "terms": [
+            {"kind": "control"}]}, "model"), INFO)
+    with pytest.raises(ConfigError, match=r"model.terms\[1\].kind: the term 'control' is already"):
+        from_dict(ModelConfig, {"terms": [{"kind": "control"}, {"kind": "control"}]}, "model")
+    with pytest.raises(ConfigError, match=r"model.terms\[0\].kind: unknown model term 'contrl'.*'control'"):
+        from_dict(ModelConfig, {"terms": [{"kind": "contrl"}]}, "model")

@@ -8,6 +8,7 @@ from vaekit.core import (Batch, ComponentConfig, ConfigError, DataInfo, DataVali
                          PropertyHead, PropertyHeadConfig, build_objective, build_vae)
 from vaekit.core.config import from_dict
 from vaekit.core.objectives import ObjectiveConfig
+from vaekit.core.terms import term_config
 
 
 def test_loss_is_weighted_squared_error_and_ignores_unknown_targets():
@@ -33,12 +34,12 @@ def test_rejects_missing_or_wrong_targets():
 
 
 def test_config_section_is_strict_and_validated():
-    cfg = from_dict(ModelConfig, {"property_head": {"hidden_dims": [8], "weight": 2.0}})
-    assert cfg.property_head == PropertyHeadConfig(hidden_dims=(8,), weight=2.0)
+    cfg = from_dict(ModelConfig, {"terms": [{"kind": "property", "params": {"hidden_dims": [8], "weight": 2.0}}]})
+    assert term_config(cfg.terms[0], "model.terms[0]") == PropertyHeadConfig(hidden_dims=(8,), weight=2.0)
     with pytest.raises(ConfigError, match="weight"):
-        from_dict(ModelConfig, {"property_head": {"weight": -1.0}})
-    with pytest.raises(ConfigError, match="property_head.widht"):
-        from_dict(ModelConfig, {"property_head": {"widht": 3}})
+        from_dict(ModelConfig, {"terms": [{"kind": "property", "params": {"weight": -1.0}}]})
+    with pytest.raises(ConfigError, match=r"terms\[0\].params.widht"):
+        from_dict(ModelConfig, {"terms": [{"kind": "property", "params": {"widht": 3}}]})
 
 
 def test_trained_jointly_its_loss_enters_the_objective_and_decreases():
@@ -49,7 +50,7 @@ def test_trained_jointly_its_loss_enters_the_objective_and_decreases():
     info = DataInfo(kind="vector", shape=(6,), y_dim=1, likelihood="gaussian")
     cfg = ModelConfig(latent_dim=4, encoder=ComponentConfig("mlp", {"hidden_dims": [32]}),
                       decoder=ComponentConfig("mlp", {"hidden_dims": [32]}),
-                      property_head=PropertyHeadConfig(hidden_dims=(16,)))
+                      terms=(ComponentConfig("property", {"hidden_dims": [16]}),))
     model = build_vae(cfg, info)
     obj = build_objective(ObjectiveConfig())
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)

@@ -1,21 +1,23 @@
 """Perceptual and adversarial reconstruction terms: gradients reach only what they should."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from vaekit.core import Batch, ComponentConfig, DataInfo, ModelConfig, build_vae
+from vaekit.core.config import from_dict
 from vaekit.core.errors import ConfigError
 from vaekit.core.objectives import ELBO
-from vaekit.core.recon_losses import AdversarialConfig, PerceptualConfig, ReconLossConfig
 
 IMG = DataInfo(kind="image", shape=(1, 8, 8), likelihood="bernoulli")
 
 
 def _model(perceptual=True, adversarial=True, loss="hinge", info=IMG):
     torch.manual_seed(0)
-    rl = ReconLossConfig(perceptual=PerceptualConfig(steps=30, batch_size=16) if perceptual else None,
-                         adversarial=AdversarialConfig(loss=loss) if adversarial else None)
+    terms = ([ComponentConfig("perceptual", {"steps": 30, "batch_size": 16})] if perceptual else []) + \
+        ([ComponentConfig("adversarial", {"loss": loss})] if adversarial else [])
     cfg = ModelConfig(latent_dim=3, encoder=ComponentConfig("mlp", {"hidden_dims": [32]}),
-                      decoder=ComponentConfig("mlp", {"hidden_dims": [32]}), recon_losses=rl)
+                      decoder=ComponentConfig("mlp", {"hidden_dims": [32]}), terms=tuple(terms))
     return build_vae(cfg, info)
 
 
@@ -33,7 +35,7 @@ def _fit(model, x, y):
         while True:
             for i in range(0, len(x), 16):
                 yield Batch(x=x[i:i + 16], y=y[i:i + 16])
-    return model.recon_losses.fit_features(batches, 2, 64, seed=0)
+    return model.terms["perceptual"].fit_features(batches, 2, 64, seed=0)
 
 
 def test_feature_network_is_trained_then_frozen_and_must_be_trained_first():
@@ -42,21 +44,24 @@ def test_feature_network_is_trained_then_frozen_and_must_be_trained_first():
     with pytest.raises(ConfigError, match="untrained"):
         model(Batch(x=x))
     res = _fit(model, x, y)
-    assert res["feature_acc"] > 0.9 and not model.recon_losses.needs_fitting
-    assert all(not p.requires_grad for p in model.recon_losses.features.parameters())
+    assert res["feature_acc"] > 0.9 and not model.terms["perceptual"].needs_fitting
+    assert all(not p.requires_grad for p in model.terms["perceptual"].features.parameters())
     out = model(Batch(x=x))
     assert out.extra["perceptual"].shape == (64,) and bool((out.extra["perceptual"] >= 0).all())
     # the trained flag is state: a resumed run does not retrain
     fresh = _model(adversarial=False)
     fresh.load_state_dict(model.state_dict())
-    assert not fresh.recon_losses.needs_fitting
+    assert not fresh.terms["perceptual"].needs_fitting
 
 
 def test_perceptual_term_is_zero_for_a_perfect_reconstruction():
     model = _model(adversarial=False)
     x, y = _data()
     _fit(model, x, y)
-    assert torch.allclose(model.recon_losses.terms(x, x.clone())["perceptual"], torch.zeros(64), atol=1e-6)
+    perfect = SimpleNamespace(likelihood=SimpleNamespace(mean=lambda px: px))  # a decoder whose mean is x
+    out = SimpleNamespace(px=x.clone())
+    got = model.terms["perceptual"].terms(SimpleNamespace(decoder=perfect), Batch(x=x), out)["perceptual"]
+    assert torch.allclose(got, torch.zeros(64), atol=1e-6)
 
 
 @pytest.mark.parametrize("loss", ["hinge", "non_saturating"])
@@ -64,7 +69,8 @@ def test_adversarial_terms_train_each_side_only(loss):
     model = _model(perceptual=False, loss=loss)
     x, _ = _data()
     out = model(Batch(x=x))
-    disc = list(model.recon_losses.discriminator.parameters()) + list(model.recon_losses.critic.parameters())
+    adv = model.terms["adversarial"]
+    disc = list(adv.discriminator.parameters()) + list(adv.critic.parameters())
     gen = list(model.decoder.parameters())
     g_disc = torch.autograd.grad(out.extra["adv_disc"].mean(), disc + gen, allow_unused=True)
     assert all(g is not None for g in g_disc[:len(disc)])
@@ -78,16 +84,38 @@ def test_adversarial_terms_train_each_side_only(loss):
 
 
 def test_config_errors():
-    with pytest.raises(ConfigError, match="neither"):
-        ReconLossConfig().validate()
+    with pytest.raises(ConfigError, match=r"model.recon_losses: expected a mapping"):
+        from_dict(ModelConfig, {"recon_losses": 3}, "model")
+    with pytest.raises(ConfigError, match=r"model.terms\[0\].params.loss: must be one of"):
+        from_dict(ModelConfig, {"terms": [{"kind": "adversarial", "params": {"loss": "wgan"}}]}, "model")
     seq = DataInfo(kind="sequence", shape=(6,), vocab_size=7, pad_id=0, bos_id=1, eos_id=2, unk_id=3,
                    likelihood="categorical")
     with pytest.raises(ConfigError, match="continuous"):
         build_vae(ModelConfig(latent_dim=2, encoder=ComponentConfig("gru"), decoder=ComponentConfig("gru"),
-                              recon_losses=ReconLossConfig(adversarial=AdversarialConfig())), seq)
+                              terms=(ComponentConfig("adversarial"),)), seq)
     model = _model(adversarial=False)
     with pytest.raises(ConfigError, match="autoencoder"):
-        model.recon_losses.fit_features(lambda: iter([]), 0, 64)
+        model.terms["perceptual"].fit_features(lambda: iter([]), 0, 64)
     vec = DataInfo(kind="vector", shape=(10,), likelihood="gaussian")
     m = _model(info=vec)  # vectors get an mlp feature network and discriminator by default
-    assert type(m.recon_losses.features).__name__ == "MLPEncoder"
+    assert type(m.terms["perceptual"].features).__name__ == "MLPEncoder"
+    assert type(m.terms["adversarial"].discriminator).__name__ == "MLPEncoder"
+
+
+def test_prepare_installs_the_domains_network_or_trains_one_on_a_fresh_run():
+    from vaekit.core import DataBundle
+    from vaekit.core.data import ArrayDataset, collate_arrays
+
+    x, y = _data()
+    own = _model(adversarial=False).terms["perceptual"].features
+    model = _model(adversarial=False)
+    term = model.terms["perceptual"]
+    term.prepare(None, {"features": own}, resumed=False)
+    assert term.features is own and not term.needs_fitting and not any(p.requires_grad for p in own.parameters())
+    resumed = _model(adversarial=False).terms["perceptual"]
+    resumed.prepare(None, {}, resumed=True)  # the checkpoint restores the trained network
+    assert resumed.needs_fitting and not any(p.requires_grad for p in resumed.features.parameters())
+    fresh = _model(adversarial=False).terms["perceptual"]
+    data = DataBundle(ArrayDataset(x, y=y), None, None, IMG, collate_arrays)
+    fresh.prepare(data, {}, resumed=False, seed=0)
+    assert not fresh.needs_fitting

@@ -106,7 +106,7 @@ def test_design_tools_return_candidates_and_draw(default_run, tmp_path):
     assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
     with pytest.raises(DataValidationError, match="not a valid SMILES"):
         design.interpolate(model, info, "C1CC", "CCO")
-    with pytest.raises(ConfigError, match="property_head"):
+    with pytest.raises(ConfigError, match="property term"):
         design.optimize_property(model, info, "qed")
 
 
@@ -147,7 +147,7 @@ def test_property_head_model_predicts_and_optimises(tmp_path_factory):
 
     run = _train(tmp_path_factory, "property")
     _, _, model, info, _ = load_run(run)
-    assert model.property_head is not None and info.y_dim == 3
+    assert model.term("property") is not None and info.y_dim == 3
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = evaluate_run(run)

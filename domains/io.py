@@ -130,8 +130,8 @@ def read_delimited(path: Path, sep: str, where: str, *, extra: str, what: str = 
 
 # ====================================================================== columns
 def find_column(columns: Sequence[Hashable], names: Sequence[str], *, role: str, key: str, where: str,
-                given: Optional[Hashable] = None, required: bool = True,
-                several: str = "error") -> Optional[Hashable]:
+                given: Optional[Hashable] = None, required: bool = True, several: str = "error",
+                hint: str = "") -> Optional[Hashable]:
     """The column that holds ``role``: ``given`` if named, else the one named like ``names``.
 
     A column matches a candidate name when its name, stripped and in lower case, equals it.
@@ -154,6 +154,8 @@ def find_column(columns: Sequence[Hashable], names: Sequence[str], *, role: str,
         Whether finding no column is an error (else ``None`` is returned).
     several : {"error", "first"}
         Several matching columns: an error, or the one matching the earliest of ``names``.
+    hint : str
+        A sentence added to the message when no column matches (e.g. how headers are detected).
 
     Returns
     -------
@@ -169,7 +171,8 @@ def find_column(columns: Sequence[Hashable], names: Sequence[str], *, role: str,
     if given is not None:
         if given not in cols:
             raise DataValidationError(f"{where}: no {role} column {given!r}; the columns are {show(cols, 20)}. Set "
-                                      f"{key} to one of them.{did_you_mean(str(given), [str(c) for c in cols])}")
+                                      f"{key} to one of them instead of {given!r}."
+                                      f"{did_you_mean(str(given), [str(c) for c in cols])}")
         return given
     lowered = [str(c).strip().lower() for c in cols]
     found: List[Hashable] = [c for c, low in zip(cols, lowered) if low in names]
@@ -184,7 +187,8 @@ def find_column(columns: Sequence[Hashable], names: Sequence[str], *, role: str,
     if required:
         raise DataValidationError(f"{where}: no {role} column found (looked for a column named "
                                   f"{', '.join(repr(n) for n in names)}, any case); the columns are "
-                                  f"{show(cols, 20)}. Set {key} to the column that holds the {role}.")
+                                  f"{show(cols, 20)}. Set {key} to the column that holds the {role}."
+                                  + (f" {hint}" if hint else ""))
     return None
 
 

@@ -78,7 +78,8 @@ class RecsysDomain(Domain):
         are the fold-in; seen items are excluded; items unknown to the model are skipped
         with a count). Writes ``user, rank, item, score``. Takes no ``--cond``."""
         self.parse_cond(list(cond), info)  # refuses a condition with the domain's message
-        from .data import Interactions, read_interactions
+        from .interactions import Interactions
+        from .io import read_interactions
         from .metrics import top_k
         from .models import item_scores
 

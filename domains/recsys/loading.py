@@ -4,7 +4,7 @@ the protocol's split -> a :class:`~vaekit.core.types.DataBundle` of sparse click
 Splits (``split``):
 
 * ``strong`` (default): strong generalisation exactly as Liang et al. 2018
-  (:func:`~vaekit.domains.recsys.data.strong_generalization_split`): train users' full
+  (:func:`~vaekit.domains.recsys.splits.strong_generalization_split`): train users' full
   histories train the model; validation and test users are held out whole, and each held-out
   user's items are split 80 % fold-in (the model's input) / 20 % target (to rank);
 * ``temporal``: leave-last-out over time for every user: the last interaction is the test
@@ -43,7 +43,7 @@ class RecsysDataConfig:
         RecBole ``.inter``, any CSV/TSV/parquet; optionally ``.gz``) or, with
         ``format: diffrec``, a folder with ``{train,valid,test}_list.npy(.gz)``. ``null``:
         generated interactions with genre structure and power-law popularity (the embedded
-        default; :func:`~vaekit.domains.recsys.data.synthetic_interactions`).
+        default; :func:`~vaekit.domains.recsys.synthetic.synthetic_interactions`).
     format : {"auto", "diffrec"}
     user_column, item_column, rating_column, time_column : str, optional
         Column names of a table (default: detected from common names).
@@ -100,7 +100,8 @@ class RecsysDataConfig:
 
 def read_config_interactions(cfg: RecsysDataConfig, seed: int):
     """The interactions table ``cfg`` describes (read, or generated when ``path`` is null)."""
-    from .data import read_interactions, synthetic_interactions
+    from .io import read_interactions
+    from .synthetic import synthetic_interactions
 
     if cfg.path is None:
         return synthetic_interactions(n_users=cfg.synthetic_users, n_items=cfg.synthetic_items, seed=seed)
@@ -116,7 +117,8 @@ def _dataset(foldin, target, exclude, where: str) -> SparseRowDataset:
 
 def load_recsys(cfg: RecsysDataConfig, seed: int) -> DataBundle:
     """Read, binarise and split the interactions of ``cfg``; see the module docstring."""
-    from .data import filter_min_counts, leave_last_out_split, load_diffrec, strong_generalization_split
+    from .interactions import filter_min_counts
+    from .splits import leave_last_out_split, load_diffrec, strong_generalization_split
 
     cfg.validate()
     if cfg.format == "diffrec":

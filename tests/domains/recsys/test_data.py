@@ -15,10 +15,11 @@ pd = pytest.importorskip("pandas")
 sp = pytest.importorskip("scipy.sparse")
 
 from vaekit.core.errors import ConfigError, DataValidationError  # noqa: E402
-from vaekit.domains.recsys.data import (DiffRecSplit, Interactions, LeaveLastOutSplit,  # noqa: E402
-                                        StrongGeneralizationSplit, binarize, filter_min_counts, leave_last_out_split,
-                                        load_diffrec, read_interactions, strong_generalization_split,
-                                        synthetic_interactions)
+from vaekit.domains.recsys.interactions import Interactions, binarize, filter_min_counts  # noqa: E402
+from vaekit.domains.recsys.io import read_interactions  # noqa: E402
+from vaekit.domains.recsys.splits import (DiffRecSplit, LeaveLastOutSplit, StrongGeneralizationSplit,  # noqa: E402
+                                          leave_last_out_split, load_diffrec, strong_generalization_split)
+from vaekit.domains.recsys.synthetic import synthetic_interactions  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared/data/recsys"
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from vaekit.core.checkpoint import atomic_path
 from vaekit.core.errors import DataValidationError, MissingDependencyError, fmt_error
 
+# The suffixes tables are *written* as; what the readers accept is domains/io.py's DELIMITED_SUFFIXES and
+# PARQUET_SUFFIXES (also .tab, .pq and .gz).
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
 
 

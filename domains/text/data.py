@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import glob as _glob
-import gzip
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,46 +33,23 @@ from vaekit.core.errors import ConfigError, DataValidationError, fmt_error, requ
 from vaekit.core.registry import did_you_mean
 from vaekit.core.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocabulary
 
+from ..io import N_SHOWN, check_file, delimiter_of, find_column, format_of, open_text, show, strip_gz
+
 PathLike = Union[str, Path]
 
 # Column names recognised without text_column / label_column (any case), in priority order.
 TEXT_NAMES = ("text", "sentence", "review")
 LABEL_NAMES = ("label", "style", "sentiment", "y")
-TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 ON_LONG = ("truncate", "error")
 YELP_SOURCES = ("shen2017", "li2018")
 _GLOB_CHARS = "*?["
-_N_SHOWN = 5
-
-
-def _show(items: Sequence[object], n: int = _N_SHOWN) -> str:
-    """``[a, b, c, ...]`` with at most ``n`` items and the total when some are left out."""
-    items = list(items)
-    shown = ", ".join(repr(v) for v in items[:n])
-    return f"[{shown}, ... ({len(items)} in all)]" if len(items) > n else f"[{shown}]"
-
-
-def _base_name(path: Path) -> str:
-    """File name without a trailing ``.gz``."""
-    name = path.name
-    return name[:-3] if name.lower().endswith(".gz") else name
-
-
-def _check_file(path: PathLike, where: str) -> Path:
-    path = Path(path)
-    if not path.is_file():
-        raise DataValidationError(fmt_error(where, "file not found", str(path),
-                                            f"Fix the path (relative paths are read from {Path.cwd()})."))
-    return path
 
 
 def _read_lines(path: Path, where: str) -> List[str]:
     """All lines of a UTF-8 text file (gzip when the name ends in ``.gz``), newlines removed."""
     try:
-        if path.name.lower().endswith(".gz"):
-            with gzip.open(path, "rt", encoding="utf-8") as fh:
-                return fh.read().splitlines()
-        return path.read_text(encoding="utf-8").splitlines()
+        with open_text(path) as fh:
+            return fh.read().splitlines()
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise DataValidationError(fmt_error(where, "the file must be readable UTF-8 text (gzip when .gz)",
                                             f"{type(exc).__name__}: {exc}",
@@ -151,7 +127,7 @@ def read_sentences(path: PathLike, lowercase: bool = False) -> List[str]:
         Once, with their count, when blank lines are skipped.
     """
     where = str(path)
-    path = _check_file(path, where)
+    path = check_file(path, where)
     out: List[str] = []
     blank = 0
     for line in _read_lines(path, where):
@@ -215,7 +191,7 @@ def read_references(path: PathLike) -> Tuple[List[str], List[str]]:
         Once, with their count, when blank lines are skipped.
     """
     where = str(path)
-    path = _check_file(path, where)
+    path = check_file(path, where)
     sources: List[str] = []
     refs: List[str] = []
     blank = 0
@@ -330,7 +306,7 @@ def read_labelled(paths_or_pattern: Union[PathLike, Mapping, Sequence[PathLike]]
     if isinstance(paths_or_pattern, (str, Path)):
         text = str(paths_or_pattern)
         path = Path(text)
-        if path.is_file() and Path(_base_name(path)).suffix.lower() in TABLE_SUFFIXES:
+        if path.is_file() and delimiter_of(format_of(path)[0]) is not None:
             return _read_table(path, label_column, text_column, lowercase)
         if any(c in text for c in _GLOB_CHARS) and not path.exists():
             matched = sorted(_glob.glob(text))
@@ -352,7 +328,7 @@ def read_labelled(paths_or_pattern: Union[PathLike, Mapping, Sequence[PathLike]]
     files = []
     for p in paths:
         p = Path(p)
-        label = Path(_base_name(p)).suffix[1:]
+        label = Path(strip_gz(p.name)).suffix[1:]
         if not label:
             raise DataValidationError(fmt_error(str(p), "a per-label file's last suffix must be its label",
                                                 p.name, "Name the files like sentiment.train.0, or pass a "
@@ -371,26 +347,11 @@ def _read_per_label(files: Iterable[Tuple[str, Path]], lowercase: bool) -> Tuple
     return sentences, labels
 
 
-def _pick_column(cols: List[str], given: Optional[str], names: Tuple[str, ...], role: str, where: str) -> str:
-    if given is not None:
-        if given not in cols:
-            raise DataValidationError(fmt_error(where, f"the {role} column {given!r} must exist", cols,
-                                                f"Pass {role}_column naming one of the columns."
-                                                f"{did_you_mean(given, cols)}"))
-        return given
-    lower = {str(c).lower(): c for c in cols}
-    for n in names:
-        if n in lower:
-            return lower[n]
-    raise DataValidationError(fmt_error(where, f"no {role} column found (looked for {list(names)}, any case)", cols,
-                                        f"Pass {role}_column naming one of the columns."))
-
-
 def _read_table(path: Path, label_column: Optional[str], text_column: Optional[str],
                 lowercase: bool) -> Tuple[List[str], List[str]]:
     pd = require("pandas", "text")
     where = str(path)
-    sep = TABLE_SUFFIXES[Path(_base_name(path)).suffix.lower()]
+    sep = delimiter_of(format_of(path)[0])
     # dtype=str keeps labels as written ("0", not 0); only empty cells are missing, so a text
     # such as "NA" or "null" stays text.
     kw = dict(sep=sep, dtype=str, keep_default_na=False, na_values=[""], compression="infer")
@@ -405,8 +366,10 @@ def _read_table(path: Path, label_column: Optional[str], text_column: Optional[s
                                             "line.")) from exc
     cols = [str(c) for c in df.columns]
     df.columns = cols
-    tcol = _pick_column(cols, text_column, TEXT_NAMES, "text", where)
-    lcol = _pick_column(cols, label_column, LABEL_NAMES, "label", where)
+    tcol = find_column(cols, TEXT_NAMES, role="text", key="text_column", where=where, given=text_column,
+                       several="first")
+    lcol = find_column(cols, LABEL_NAMES, role="label", key="label_column", where=where, given=label_column,
+                       several="first")
     if tcol == lcol:
         raise DataValidationError(fmt_error(where, "the text and label columns must differ", tcol,
                                             "Pass text_column and label_column naming different columns."))
@@ -419,7 +382,7 @@ def _read_table(path: Path, label_column: Optional[str], text_column: Optional[s
         bad = (values == "").to_numpy().nonzero()[0]
         if len(bad):
             raise DataValidationError(fmt_error(where, f"every row needs a {role} (column {col!r}); rows (1-based, "
-                                                       f"after the header) are missing it", _show((bad + 1).tolist()),
+                                                       f"after the header) are missing it", show((bad + 1).tolist()),
                                                 "Fill in or remove those rows."))
     sentences = texts.tolist()
     if lowercase:
@@ -450,8 +413,8 @@ def check_labels(labels: Iterable[object], allowed: Iterable[object], where: str
         if v not in allowed_set:
             counts[v] = counts.get(v, 0) + 1
     if counts:
-        shown = {k: counts[k] for k in sorted(counts, key=repr)[:_N_SHOWN]}
-        more = f" ({len(counts)} unknown values in all)" if len(counts) > _N_SHOWN else ""
+        shown = {k: counts[k] for k in sorted(counts, key=repr)[:N_SHOWN]}
+        more = f" ({len(counts)} unknown values in all)" if len(counts) > N_SHOWN else ""
         raise DataValidationError(fmt_error(where, f"labels must be in {sorted(allowed_set, key=repr)}",
                                             f"unknown value(s) with counts {shown}{more}",
                                             "Fix or remove those rows, or widen the allowed labels."))

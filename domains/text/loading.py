@@ -37,8 +37,8 @@ from vaekit.core.errors import ConfigError, DataValidationError, fmt_error
 from vaekit.core.types import DataBundle, DataInfo
 from vaekit.core.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocabulary
 
-from .data import (TABLE_SUFFIXES, _base_name, build_vocab, check_labels, encode_sentences, read_labelled,
-                   read_references, read_sentences)
+from ..io import delimiter_of, format_of, strip_gz
+from .data import build_vocab, check_labels, encode_sentences, read_labelled, read_references, read_sentences
 
 PathSpec = Union[str, List[str], None]
 
@@ -196,7 +196,7 @@ def _read_split(spec: PathSpec, cfg: TextDataConfig, key: str) -> _Split:
         for f in files:
             sents.extend(read_sentences(f, lowercase=cfg.lowercase))
         return _Split(sents, None, where=where)
-    tables = [f for f in files if Path(_base_name(Path(f))).suffix.lower() in TABLE_SUFFIXES]
+    tables = [f for f in files if delimiter_of(format_of(Path(f))[0]) is not None]
     if tables and len(files) > 1:
         raise DataValidationError(fmt_error(where, "give one CSV/TSV table or a list of per-label files, not both",
                                             files, "Pass the table alone."))
@@ -213,7 +213,7 @@ def _read_references(spec: PathSpec, cfg: TextDataConfig) -> _Split:
     labels: List[str] = []
     refs: List[str] = []
     for f in _expand(spec, "reference_path"):
-        label = Path(_base_name(Path(f))).suffix[1:]
+        label = Path(strip_gz(Path(f).name)).suffix[1:]
         if not label:
             raise DataValidationError(fmt_error(f"data.reference_path: {f}", "a reference file's last suffix must be "
                                                 "its sources' label", Path(f).name,

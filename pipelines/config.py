@@ -3,7 +3,9 @@
 A run config has the sections ``domain``, ``name``, ``data`` (the domain's ``DataConfig``),
 ``model`` (:class:`~vaekit.core.vae.ModelConfig`), ``objective``
 (:class:`~vaekit.core.objectives.ObjectiveConfig`), ``train``
-(:class:`~vaekit.core.trainer.TrainConfig`), ``eval`` (:class:`EvalConfig`) and ``tracking``
+(:class:`~vaekit.core.trainer.TrainConfig`), ``fit`` (:class:`~vaekit.core.estimator.FitConfig`:
+the training length in epochs, resolved to ``train.max_steps`` for the data; optional),
+``eval`` (:class:`EvalConfig`) and ``tracking``
 (:class:`~vaekit.pipelines.tracking.TrackingConfig`: TensorBoard, MLflow). ``CONFIG`` on
 the command line is a YAML path or ``domain:name`` for a packaged config.
 """
@@ -17,6 +19,7 @@ import yaml
 
 from vaekit.core.config import apply_overrides, from_dict, load_yaml, to_dict
 from vaekit.core.errors import ConfigError
+from vaekit.core.estimator import FitConfig
 from vaekit.core.objectives import ObjectiveConfig
 from vaekit.core.registry import did_you_mean
 from vaekit.core.trainer import TrainConfig
@@ -71,6 +74,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 

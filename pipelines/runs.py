@@ -20,6 +20,7 @@ from vaekit.core.checkpoint import atomic_path, load_checkpoint
 from vaekit.core.diagnostics import diagnose, summary_line
 from vaekit.core.distributed import DistEnv, barrier, cleanup, init_distributed, resolve_device
 from vaekit.core.errors import CheckpointError, ConfigError
+from vaekit.core.estimator import resolve_train
 from vaekit.core.objectives import build_objective
 from vaekit.core.seed import seed_everything
 from vaekit.core.trainer import fit
@@ -158,7 +159,8 @@ def train_run(cfg: RunConfig, run_dir: Optional[str | Path] = None, resume: str 
         resolved = yaml.safe_load(dump_config(cfg))
         trackers = open_trackers(cfg.tracking, run_dir, resolved, log) if env.is_main else []
         with Trackers(trackers) as tracked:
-            state = fit(model, objective, data, cfg.train, run_dir=run_dir,
+            # fit.epochs (the Python facades' training length) resolved to steps for this data
+            state = fit(model, objective, data, resolve_train(cfg.train, cfg.fit, len(data.train)), run_dir=run_dir,
                         resume="auto" if resume == "never" else resume, env=env, extra_state={"config": resolved},
                         log=log, val_metrics=domain.validation_metrics(data),
                         on_record=tracked.log if trackers else None)

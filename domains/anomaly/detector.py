@@ -28,26 +28,26 @@ What it does differently from PyOD's own ``VAE``:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple, Union
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 from pyod.models.base import BaseDetector
 from sklearn.exceptions import NotFittedError as _SkNotFitted
 
 from vaekit.core.data import ArrayDataset, collate_arrays
 from vaekit.core.errors import ConfigError
 from vaekit.core.errors import NotFittedError as _VkNotFitted
-from vaekit.core.objectives import ELBO
+from vaekit.core.estimator import FROM_CONFIG, ConfigEstimator, fit_vae, packaged, set_key
 from vaekit.core.types import DataBundle, DataInfo
-from vaekit.core.vae import ComponentConfig, ModelConfig, build_vae
 
 from .preprocess import SCALINGS, TabularPreprocessor
 from .scoring import anomaly_scores, check_score, feature_nll
 
 KL_COLUMN = "[latent KL]"
+#: The packaged run config VAEDetector is a facade of (``anomaly:detector``).
+CONFIG_PATH = Path(__file__).parent / "configs" / "detector.yaml"
 
 
 class NotFittedError(_VkNotFitted, _SkNotFitted):
@@ -67,29 +67,15 @@ class DetectorMember:
     score_scale: float = 1.0
 
 
-def anomaly_model_config(n_features: int, latent_dim: Optional[int] = None,
-                         hidden_dims: Sequence[int] = (64,), dropout: float = 0.0,
-                         min_scale: float = 0.3, trim: float = 0.0) -> ModelConfig:
-    """The VAE of :class:`VAEDetector` for ``n_features`` model columns.
-
-    ``latent_dim=None`` picks ``clip(n_features // 4, 2, 16)``: a bottleneck well below the
-    data's width, so the model must capture the columns' joint structure (a record that
-    breaks it reconstructs badly), not copy them.
-    """
-    if latent_dim is None:
-        latent_dim = int(min(16, max(2, n_features // 4)))
-    mlp = {"hidden_dims": list(hidden_dims), "dropout": float(dropout)}
-    return ModelConfig(
-        latent_dim=int(latent_dim),
-        encoder=ComponentConfig("mlp", dict(mlp)),
-        decoder=ComponentConfig("mlp", dict(mlp)),
-        likelihood=ComponentConfig("gaussian", {"learn_scale": "analytic", "scale": 1.0, "min_scale": min_scale,
-                                                "scale_trim": float(trim)}),
-    )
-
-
-class VAEDetector(BaseDetector):
+class VAEDetector(ConfigEstimator, BaseDetector):
     """Variational autoencoder outlier detector with PyOD's interface.
+
+    A facade over the packaged run config ``anomaly:detector``
+    (``domains/anomaly/configs/detector.yaml``; :mod:`vaekit.core.estimator`): each member is
+    that config with ``data.preprocessing`` set to its scaling and the arguments below applied
+    (:meth:`member_config`), trained by the one trainer; ``vaekit train anomaly:detector``
+    trains the same VAE on the same rows. An argument left at ``FROM_CONFIG`` takes the YAML's
+    value (given in brackets below); :meth:`param` returns the effective value.
 
     Parameters
     ----------
@@ -102,13 +88,13 @@ class VAEDetector(BaseDetector):
         several: one VAE per scaling, and the score is the mean of their scores, each
         standardised by its training rows' scores. Default ``("standard", "rank_gauss")``.
     categorical_columns : sequence of str, optional
-        Columns to one-hot; by default the non-numeric columns of a DataFrame.
+        Columns to one-hot; by default (null) the non-numeric columns of a DataFrame.
     latent_dim : int, optional
         ``None``: ``clip(n_columns // 4, 2, 16)``.
     hidden_dims : sequence of int
         Widths of the encoder's (and, mirrored, the decoder's) hidden layers.
     epochs : int
-        Passes over the training rows (the number of optimizer steps is
+        [10] Passes over the training rows (the number of optimizer steps is
         ``ceil(epochs * n / batch_size)``, at least ``min_steps``). Short training is
         deliberate: the longer a model trains on contaminated rows, the better it learns to
         reconstruct the anomalies among them, and on the ADBench tables (whose anomalies are
@@ -118,25 +104,26 @@ class VAEDetector(BaseDetector):
         below the deviations that matter, e.g. ``epochs=300, lr=1e-2, min_scale=0.05``
         (tests/domains/anomaly/test_detector.py plants such anomalies).
     min_steps : int
-        So that tiny tables still get a trained model.
+        [50] So that tiny tables still get a trained model.
     batch_size : int
-        Capped at the number of rows (a table smaller than a batch trains full-batch).
+        [128] Capped at the number of rows (a table smaller than a batch trains full-batch).
     lr, weight_decay : float
-        Adam; the learning rate follows a cosine schedule.
+        [1e-3, 0] Adam; the learning rate follows a cosine schedule.
     beta : float
-        KL weight; 1 is the ELBO.
+        [1] KL weight; 1 is the ELBO.
     trim : float, optional
-        Fraction of each batch left out of the loss (the worst-explained records); ``None``
+        [0.4] Fraction of each batch left out of the loss (the worst-explained records); ``None``
         uses ``contamination`` (capped at 0.4); 0 trains on every record. The default 0.4
         sits above the contamination of most real tables; benchmarks/RESULTS.md measures
         0 to 0.4.
     score : {"elbo", "iwae", "recon_prob"}
-        The anomaly score (see :mod:`~vaekit.domains.anomaly.scoring`).
+        [elbo] The anomaly score (see :mod:`~vaekit.domains.anomaly.scoring`).
     n_score_samples : int
-        Posterior draws per record when scoring.
+        [16] Posterior draws per record when scoring.
     dropout : float
+        [0] In the encoder's and decoder's hidden layers.
     min_scale : float
-        Lower bound of the likelihood's per-column standard deviation, in scaled units (the
+        [0.3] Lower bound of the likelihood's per-column standard deviation, in scaled units (the
         scale itself is the column's RMS residual on the rows the trimmed loss keeps,
         Rybkin et al. 2021): a deviation smaller than ``min_scale`` column standard
         deviations never looks alarming, so a column that the model reconstructs almost
@@ -144,11 +131,11 @@ class VAEDetector(BaseDetector):
         value look infinitely unlikely. 0.2-0.4 scored alike on the medical tables
         (benchmarks/RESULTS.md); lower it to detect finer breaks of correlations.
     device : str
-        ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        [cpu] ``"cpu"``, ``"cuda"`` or ``"auto"``.
     random_state : int
-        Seeds initialisation, batch order and the scoring draws.
+        [0] Seeds initialisation, batch order and the scoring draws.
     verbose : int
-        0: silent; 1: progress bar.
+        [0] 0: silent; 1: progress bar.
 
     Attributes
     ----------
@@ -178,14 +165,35 @@ class VAEDetector(BaseDetector):
     >>> det.explain(X_test[:3])                                 # doctest: +SKIP
     """
 
+    #: argument -> the keys of ``anomaly:detector`` it sets (``trim``, ``latent_dim`` and
+    #: ``verbose`` are resolved in :meth:`config_overrides`).
+    config_keys = {
+        "categorical_columns": "data.categorical_columns",
+        "hidden_dims": ("model.encoder.params.hidden_dims", "model.decoder.params.hidden_dims"),
+        "dropout": ("model.encoder.params.dropout", "model.decoder.params.dropout"),
+        "min_scale": "model.likelihood.params.min_scale",
+        "trim": ("objective.trim", "model.likelihood.params.scale_trim"),
+        "beta": "objective.beta",
+        "epochs": "fit.epochs",
+        "min_steps": "fit.min_steps",
+        "batch_size": "train.batch_size",
+        "lr": "train.lr",
+        "weight_decay": "train.weight_decay",
+        "device": "train.device",
+        "random_state": "train.seed",
+        "verbose": "train.progress",
+        "score": "eval.options.score",
+        "n_score_samples": "eval.options.n_score_samples",
+    }
+
     def __init__(self, contamination: float = 0.1,
                  preprocessing: Union[str, Sequence[str]] = ("standard", "rank_gauss"),
-                 categorical_columns: Optional[Sequence[str]] = None, latent_dim: Optional[int] = None,
-                 hidden_dims: Sequence[int] = (64,), epochs: int = 10, min_steps: int = 50,
-                 batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0, beta: float = 1.0,
-                 trim: Optional[float] = 0.4, score: str = "elbo", n_score_samples: int = 16,
-                 dropout: float = 0.0, min_scale: float = 0.3, device: str = "cpu", random_state: int = 0,
-                 verbose: int = 0):
+                 categorical_columns: Optional[Sequence[str]] = FROM_CONFIG, latent_dim: Optional[int] = None,
+                 hidden_dims: Sequence[int] = FROM_CONFIG, epochs: int = FROM_CONFIG, min_steps: int = FROM_CONFIG,
+                 batch_size: int = FROM_CONFIG, lr: float = FROM_CONFIG, weight_decay: float = FROM_CONFIG,
+                 beta: float = FROM_CONFIG, trim: Optional[float] = FROM_CONFIG, score: str = FROM_CONFIG,
+                 n_score_samples: int = FROM_CONFIG, dropout: float = FROM_CONFIG, min_scale: float = FROM_CONFIG,
+                 device: str = FROM_CONFIG, random_state: int = FROM_CONFIG, verbose: int = FROM_CONFIG):
         super().__init__(contamination=contamination)
         self.preprocessing = preprocessing
         self.categorical_columns = categorical_columns
@@ -206,6 +214,35 @@ class VAEDetector(BaseDetector):
         self.random_state = random_state
         self.verbose = verbose
 
+    # ------------------------------------------------------------------ config
+    def packaged_config(self) -> Dict[str, Any]:
+        """``anomaly:detector`` (``domains/anomaly/configs/detector.yaml``) as a mapping."""
+        return packaged(CONFIG_PATH)
+
+    def config_overrides(self) -> Dict[str, Any]:
+        """The arguments as dotted config keys; ``trim=None`` becomes the contamination (capped
+        at 0.4) and ``verbose`` a bool. ``latent_dim`` depends on the table: see
+        :meth:`member_config`."""
+        out = super().config_overrides()
+        if self.trim is None:
+            trim = self._trim_fraction()
+            out.update({"objective.trim": trim, "model.likelihood.params.scale_trim": trim})
+        if self.verbose is not FROM_CONFIG:
+            out["train.progress"] = bool(self.verbose)
+        return out
+
+    def member_config(self, scaling: str, n_columns: int) -> Dict[str, Any]:
+        """The run config of the member on ``scaling`` for a table of ``n_columns`` model
+        columns: :meth:`run_config` with ``data.preprocessing = scaling`` and
+        ``model.latent_dim`` = ``latent_dim``, or by default ``clip(n_columns // 4, 2, 16)``:
+        a bottleneck well below the data's width, so the model must capture the columns'
+        joint structure (a record that breaks it reconstructs badly), not copy them."""
+        cfg = self.run_config()
+        latent = self.latent_dim if self.latent_dim is not None else min(16, max(2, n_columns // 4))
+        set_key(cfg, "data.preprocessing", scaling)
+        set_key(cfg, "model.latent_dim", int(latent))
+        return cfg
+
     # ------------------------------------------------------------------ checks
     def _scalings(self) -> Tuple[str, ...]:
         p = self.preprocessing
@@ -217,26 +254,27 @@ class VAEDetector(BaseDetector):
         if not scalings or bad or len(set(scalings)) != len(scalings):
             raise ConfigError(f"VAEDetector(preprocessing=...): must be one of {', '.join(SCALINGS)}, or a "
                               f"non-empty sequence of distinct ones; got {self.preprocessing!r}.")
-        check_score(self.score, "VAEDetector(score=...)")
+        check_score(self.param("score"), "VAEDetector(score=...)")
         for name in ("epochs", "batch_size", "n_score_samples"):
-            v = getattr(self, name)
+            v = self.param(name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ConfigError(f"VAEDetector({name}=...): must be a positive integer; got {v!r}.")
         if self.latent_dim is not None and (not isinstance(self.latent_dim, (int, np.integer)) or self.latent_dim < 1):
             raise ConfigError(f"VAEDetector(latent_dim=...): must be a positive integer or None; got "
                               f"{self.latent_dim!r}.")
-        if not self.min_scale > 0:
+        if not self.param("min_scale") > 0:
             raise ConfigError(f"VAEDetector(min_scale=...): must be > 0 (a standard deviation in scaled units); got "
-                              f"{self.min_scale!r}.")
-        if self.trim is not None and not 0 <= self.trim < 0.5:
+                              f"{self.param('min_scale')!r}.")
+        trim = None if self.trim is None else self.param("trim")
+        if trim is not None and not 0 <= trim < 0.5:
             raise ConfigError(f"VAEDetector(trim=...): must lie in [0, 0.5) or be None (= contamination); got "
-                              f"{self.trim!r}.")
+                              f"{trim!r}.")
         if isinstance(self.contamination, (float, int)) and not 0 < self.contamination <= 0.5:
             raise ConfigError(f"VAEDetector(contamination=...): must lie in (0, 0.5]; got {self.contamination!r}.")
 
     def _trim_fraction(self) -> float:
         if self.trim is not None:
-            return float(self.trim)
+            return float(self.param("trim"))
         c = self.contamination if isinstance(self.contamination, (float, int)) else 0.1
         return float(min(c, 0.4))
 
@@ -277,38 +315,21 @@ class VAEDetector(BaseDetector):
         return self
 
     def _fit_member(self, scaling: str, X) -> Tuple[DetectorMember, np.ndarray]:
-        """Preprocess ``X`` with ``scaling`` and train one VAE on it."""
-        from vaekit.core.distributed import resolve_device
-        from vaekit.core.trainer import TrainConfig, fit as train
-
-        pre = TabularPreprocessor(scaling, self.categorical_columns, random_state=self.random_state)
-        xt = pre.fit_transform(X, "VAEDetector.fit(X)")
+        """Preprocess ``X`` with ``scaling`` and train one VAE of :meth:`member_config` on it."""
+        where = "VAEDetector.fit(X)"
+        pre = TabularPreprocessor(scaling, self.param("categorical_columns"), random_state=self.param("random_state"))
+        xt = pre.fit_transform(X, where)
         n, d = xt.shape
         info = DataInfo(kind="vector", shape=(d,), likelihood="gaussian", n_train=n)
-        device = resolve_device(self.device)
-        batch = int(min(self.batch_size, n))
-        steps = max(int(self.min_steps), math.ceil(self.epochs * n / batch))
-        cfg = TrainConfig(max_steps=steps, batch_size=batch, lr=self.lr, weight_decay=self.weight_decay,
-                          lr_schedule="cosine", eval_every=0, log_every=max(1, steps), restore_best=False,
-                          seed=int(self.random_state), progress=bool(self.verbose), device=str(device))
-        objective = ELBO(beta=float(self.beta), trim=self._trim_fraction(), where="VAEDetector")
-        data = DataBundle(train=ArrayDataset(xt, where="VAEDetector.fit(X)"), val=None, test=None, info=info,
-                          collate=collate_arrays)
-        # Seeded initialisation; the trainer reseeds torch's global generator every step. Both
-        # happen on a forked generator state, so the caller's random stream is untouched.
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(int(self.random_state))
-            model = build_vae(anomaly_model_config(d, self.latent_dim, self.hidden_dims, self.dropout,
-                                                   self.min_scale, self._trim_fraction()), info)
-            model.to(device)
-            train(model, objective, data, cfg)
-        model.eval()
-        self.n_steps_ = steps
+        data = DataBundle(train=ArrayDataset(xt, where=where), val=None, test=None, info=info, collate=collate_arrays)
+        model, train = fit_vae(self.member_config(scaling, d), data, where="VAEDetector")
+        self.n_steps_ = train.max_steps
         return DetectorMember(scaling, pre, model), xt
 
     # ------------------------------------------------------------------ scores
     def _member_scores(self, member: DetectorMember, xt: np.ndarray) -> np.ndarray:
-        return anomaly_scores(member.model, xt, self.score, self.n_score_samples, seed=int(self.random_state))
+        return anomaly_scores(member.model, xt, self.param("score"), self.param("n_score_samples"),
+                              seed=int(self.param("random_state")))
 
     def _combine(self, scores: Sequence[np.ndarray]) -> np.ndarray:
         """Mean over members of ``(score - loc) / scale``; one member's score passes unchanged."""
@@ -345,7 +366,7 @@ class VAEDetector(BaseDetector):
         per_feature, kl = 0.0, 0.0
         for m in self.members_:
             xt = m.preprocessor.transform(X, "VAEDetector.explain(X)")
-            nll, kl_m = feature_nll(m.model, xt, self.n_score_samples, seed=int(self.random_state))
+            nll, kl_m = feature_nll(m.model, xt, self.param("n_score_samples"), seed=int(self.param("random_state")))
             per_feature = per_feature + m.preprocessor.group_sums(nll) / m.score_scale
             kl = kl + kl_m / m.score_scale
         per_feature, kl = per_feature / len(self.members_), kl / len(self.members_)

@@ -207,3 +207,40 @@ def test_contamination_is_checked_as_pyod_does():
 def test_bad_tables_are_rejected_with_the_column_named(x, match):
     with pytest.raises(DataValidationError, match=match):
         VAEDetector(**FAST).fit(x)
+
+
+def test_the_detector_is_a_facade_over_its_packaged_config():
+    from vaekit.pipelines import load_config
+    from vaekit.pipelines.config import config_from_dict
+
+    det = VAEDetector()
+    assert det.param("epochs") == 10 and det.param("min_scale") == 0.3 and det.param("random_state") == 0
+    cfg = det.member_config("rank_gauss", 21)
+    assert cfg["data"]["preprocessing"] == "rank_gauss" and cfg["model"]["latent_dim"] == 5  # clip(21 // 4, 2, 16)
+    assert config_from_dict(det.run_config()) == load_config("anomaly:detector")
+    trimmed = VAEDetector(contamination=0.05, trim=None, hidden_dims=(16, 8)).run_config()
+    assert trimmed["objective"]["trim"] == trimmed["model"]["likelihood"]["params"]["scale_trim"] == 0.05
+    assert trimmed["model"]["decoder"]["params"]["hidden_dims"] == [16, 8]
+
+
+def test_vaekit_train_of_a_member_config_trains_the_members_model(tmp_path):
+    """`vaekit train anomaly:detector` and the detector's fit run the same training sequence:
+    the CLI's weights equal fit_vae's on the CLI's own (preprocessed) training split."""
+    import json
+
+    import torch
+
+    from vaekit.core.estimator import fit_vae
+    from vaekit.pipelines import load_config, load_run, train_run
+
+    det = VAEDetector(epochs=2, min_steps=5, hidden_dims=(16,), random_state=2)
+    sets = [f"{k}={json.dumps(v)}" for k, v in det.member_config("standard", 30).items()
+            if k in ("model", "objective", "fit", "train")]
+    cfg = load_config("anomaly:detector", sets + ["eval.mi_examples=50"])
+    train_run(cfg, tmp_path / "run", resume="never", log=lambda m: None)
+    _, domain, model, _, _ = load_run(tmp_path / "run", device="cpu")
+    data = domain.load_data(cfg.data_config, cfg.train.seed)
+    mine, train = fit_vae(det.member_config("standard", data.info.shape[0]), data)
+    assert train.max_steps == max(5, -(-2 * len(data.train) // 128))
+    for (k, a), b in zip(mine.state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a, b), k

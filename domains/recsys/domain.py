@@ -13,6 +13,7 @@ from ..base import Domain, Metric
 from ..tables import write_table
 from .evaluation import BaselineMetrics, RankingMetrics, RecsysEvalOptions
 from .loading import RecsysDataConfig, load_recsys
+from . import recvae  # noqa: F401  (registers the 'recvae' encoder and 'recvae_composite' prior kinds)
 
 #: Items listed per generated row by ``vaekit generate`` without ``--input``.
 TOP_ITEMS = 20

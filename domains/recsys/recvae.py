@@ -1,206 +1,232 @@
 """RecVAE (Shenbin et al. 2020, "RecVAE: a New Variational Autoencoder for Top-N
-Recommendations with Implicit Feedback", WSDM), the recommendation domain's stronger model.
+Recommendations with Implicit Feedback", WSDM) as a configuration of the one core ``VAE``.
 
-What it changes from Mult-VAE (section 3 of the paper):
+What it changes from Mult-VAE (section 3 of the paper), and where each piece lives:
 
-* encoder: five dense layers of width 600 with swish, layer normalisation (eps 0.1) and
-  dense skip connections (each layer's pre-activation adds all earlier outputs);
-* decoder: one linear layer from ``z`` to item logits;
-* **composite prior**: ``p(z|x) = 3/20 N(0, I) + 3/4 q_old(z|x) + 1/10 N(0, e^10 I)``, where
-  ``q_old`` is a frozen copy of the encoder from the previous epoch; the KL term is the
-  single-sample ``log q(z|x) - log p(z|x)`` (no closed form for a mixture);
-* the KL weight of a user is ``gamma * |x_u|`` (the number of clicks), not a global beta;
-* **alternating updates**: each epoch trains the encoder for 3 passes (input dropout 0.5),
-  then copies it into ``q_old``, then trains the decoder for 1 pass (no input dropout), with
-  separate Adam optimisers (lr 5e-4); the best epoch by validation NDCG@100 is kept.
+* encoder (kind ``recvae``, :class:`RecVAEEncoder`, registered here): five dense layers of
+  width 600 with swish, layer normalisation (eps 0.1) and dense skip connections (each
+  layer's pre-activation adds all earlier outputs), on the L2-normalised click vector with
+  input dropout 0.5; a ``gaussian`` head gives ``q(z|x)``;
+* decoder: one linear layer from ``z`` to item logits (``mlp`` with ``hidden_dims: []``),
+  multinomial likelihood;
+* **composite prior** (kind ``recvae_composite``, :class:`CompositePrior`, registered here):
+  ``p(z|x) = 3/20 N(0, I) + 3/4 q_old(z|x) + 1/10 N(0, e^10 I)``, where ``q_old`` is a frozen
+  copy of the encoder and head, refreshed when an encoder phase ends; no closed-form KL for a
+  mixture, so the head's KL is the single-sample ``log q(z|x) - log p(z|x)``;
+* the KL weight of user ``u`` is ``gamma * |x_u|`` (``objective.beta: gamma`` with
+  ``beta_scale: input_sum``);
+* **alternating updates** (``train.phases``): per round 3 encoder passes (input dropout on),
+  then 1 decoder pass (encoder in eval mode: no dropout), each with its own Adam (lr 5e-4);
+  validation NDCG@100 after each round picks the best one.
 
-The alternating schedule with two optimisers and a moving prior is why this model has its
-own short training loop rather than vaekit's trainer; scoring and metrics are shared with
-the other recommenders.
+``configs/recvae.yaml`` holds these settings, once. Importing this module (the recsys
+domain does) registers the two component kinds in core's registries.
 """
 from __future__ import annotations
 
 import copy
 import math
-from typing import Callable, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.distributions import Categorical, Distribution, MixtureSameFamily, Normal
 
-from vaekit.core.data import SparseRowDataset, collate_sparse_rows
+from vaekit.core.encoders import ENCODERS, Encoder
+from vaekit.core.errors import ConfigError, DataValidationError
+from vaekit.core.priors import PRIORS, Prior
 
-_LOG2PI = math.log(2 * math.pi)
-
-
-def _log_normal(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
-    """Elementwise ``log N(z; mu, exp(logvar))``."""
-    return -0.5 * (logvar + _LOG2PI + (z - mu).pow(2) / logvar.exp())
+#: The packaged run config of RecVAE (the defaults of :func:`train_recvae`).
+CONFIG = "recvae.yaml"
 
 
-class RecVAEEncoder(nn.Module):
-    """Dense-skip MLP encoder, ``(B, n_items) -> (mu, logvar)`` each ``(B, latent_dim)``."""
+@ENCODERS.register("recvae")
+class RecVAEEncoder(Encoder):
+    """Dense-skip layer-norm MLP on the L2-normalised click vector, ``(B, in_dim) -> (B, hidden_dim)``.
 
-    def __init__(self, n_items: int, hidden_dim: int = 600, latent_dim: int = 200, n_layers: int = 5,
-                 ln_eps: float = 0.1):
+    Layer ``i`` computes ``LN(swish(W_i h_{i-1} + sum_{j<i} h_j))`` (the reference
+    implementation's dense connections); a latent head maps the last output to ``q(z|x)``.
+
+    Parameters
+    ----------
+    in_dim : int
+        Number of items (wired).
+    hidden_dim : int
+    n_layers : int
+    ln_eps : float
+        Layer-norm epsilon (0.1 in the reference code: a strong smoothing of small batches).
+    input_dropout : float
+        Dropout on the normalised input while training (0.5).
+    cond_dim : int
+        Wired; RecVAE takes no condition.
+    """
+
+    def __init__(self, in_dim: int, hidden_dim: int = 600, n_layers: int = 5, ln_eps: float = 0.1,
+                 input_dropout: float = 0.5, cond_dim: int = 0):
         super().__init__()
-        self.fcs = nn.ModuleList([nn.Linear(n_items if i == 0 else hidden_dim, hidden_dim) for i in range(n_layers)])
+        if cond_dim:
+            raise ConfigError("model.encoder: kind 'recvae' reads click vectors only and takes no condition; got "
+                              f"cond_dim={cond_dim}. Set model.condition.into_encoder: false.")
+        if n_layers < 1 or hidden_dim < 1:
+            raise ConfigError(f"model.encoder.params: n_layers and hidden_dim must be >= 1; got n_layers={n_layers}, "
+                              f"hidden_dim={hidden_dim}.")
+        if not 0.0 <= input_dropout < 1.0:
+            raise ConfigError(f"model.encoder.params.input_dropout: must lie in [0, 1); got {input_dropout!r}.")
+        self.fcs = nn.ModuleList([nn.Linear(in_dim if i == 0 else hidden_dim, hidden_dim) for i in range(n_layers)])
         self.lns = nn.ModuleList([nn.LayerNorm(hidden_dim, eps=ln_eps) for _ in range(n_layers)])
-        self.fc_mu = nn.Linear(hidden_dim, latent_dim)
-        self.fc_logvar = nn.Linear(hidden_dim, latent_dim)
+        self.input_dropout = float(input_dropout)
+        self.out_dim = hidden_dim
 
-    def forward(self, x: Tensor, dropout: float = 0.0) -> tuple:
-        h = F.normalize(x, dim=1)
-        h = F.dropout(h, p=dropout, training=self.training)
+    def forward(self, x: Tensor, cond: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Tensor:
+        h = F.normalize(x.reshape(x.shape[0], -1).float(), dim=1)
+        h = F.dropout(h, p=self.input_dropout, training=self.training)
         outs = []
         for i, (fc, ln) in enumerate(zip(self.fcs, self.lns)):
             pre = fc(h if i == 0 else outs[-1])
             for o in outs:  # dense connections: every earlier layer's output
                 pre = pre + o
             outs.append(ln(F.silu(pre)))
-        return self.fc_mu(outs[-1]), self.fc_logvar(outs[-1])
+        return outs[-1]
 
 
-class RecVAENet(nn.Module):
-    """Encoder, linear decoder and the composite prior's frozen encoder copy.
+class _Frozen(nn.Module):
+    """A copy of the encoder and head that never trains and stays in eval mode (dropout off)."""
+
+    def __init__(self, encoder: nn.Module, head: nn.Module):
+        super().__init__()
+        self.encoder = copy.deepcopy(encoder).requires_grad_(False)
+        self.head = copy.deepcopy(head).requires_grad_(False)
+        self.train(False)
+
+    def train(self, mode: bool = True) -> "_Frozen":
+        return super().train(False)
+
+    @torch.no_grad()
+    def forward(self, x: Tensor) -> Normal:
+        return self.head.posterior(self.encoder(x))
+
+
+@PRIORS.register("recvae_composite")
+class CompositePrior(Prior):
+    """RecVAE's composite prior ``w_0 N(0, I) + w_1 q_old(z|x) + w_2 N(0, e^{wide_logvar} I)``
+    per latent unit, ``batch_shape (B, D)`` (Shenbin et al. 2020, section 3.3).
+
+    ``q_old`` is a frozen copy of the model's encoder and head (wired by ``build_vae``),
+    refreshed from the live ones by :meth:`on_phase_end` when the phase ``refresh_after``
+    ends: the encoder of the previous round regularises the current one. The copy is part of
+    the state dict, so checkpoints and exact resume carry it.
 
     Parameters
     ----------
-    n_items : int
-    hidden_dim, latent_dim : int
+    latent_dim : int
+        Wired.
+    encoder, head : nn.Module
+        The VAE's live encoder and latent head (wired; a Gaussian head).
     mixture_weights : sequence of 3 floats
-        Weights of the standard normal, the old posterior and the wide normal.
+        Weights of the standard normal, the old posterior and the wide normal; sum to 1.
     wide_logvar : float
         Log-variance of the wide ("uniform-like") component.
+    refresh_after : str
+        Name of the ``train.phases`` entry after which ``q_old`` is refreshed.
     """
 
-    def __init__(self, n_items: int, hidden_dim: int = 600, latent_dim: int = 200,
-                 mixture_weights: Sequence[float] = (3 / 20, 3 / 4, 1 / 10), wide_logvar: float = 10.0):
+    needs_input = True
+
+    def __init__(self, latent_dim: int, encoder: nn.Module, head: nn.Module,
+                 mixture_weights: Sequence[float] = (3 / 20, 3 / 4, 1 / 10), wide_logvar: float = 10.0,
+                 refresh_after: str = "encoder"):
         super().__init__()
-        self.encoder = RecVAEEncoder(n_items, hidden_dim, latent_dim)
-        self.decoder = nn.Linear(latent_dim, n_items)
-        self.encoder_old = copy.deepcopy(self.encoder).requires_grad_(False)
-        self.register_buffer("log_mix", torch.log(torch.tensor(list(mixture_weights), dtype=torch.float32)))
-        self.wide_logvar = float(wide_logvar)
+        w = [float(v) for v in mixture_weights]
+        if len(w) != 3 or min(w) <= 0 or abs(sum(w) - 1.0) > 1e-6:
+            raise ConfigError(f"model.prior.params.mixture_weights: needs 3 positive weights (standard normal, old "
+                              f"posterior, wide normal) that sum to 1; got {list(mixture_weights)!r}. The paper's: "
+                              f"[0.15, 0.75, 0.1].")
+        if getattr(head, "family", None) != "gaussian":
+            raise ConfigError(f"model.prior: kind 'recvae_composite' mixes Gaussians and needs a gaussian head; got "
+                              f"{type(head).__name__}. Set model.head.kind: gaussian.")
+        self.latent_dim = latent_dim
+        self.old = _Frozen(encoder, head)
+        self._live = (encoder, head)  # a tuple, so not registered twice as submodules
+        self.register_buffer("log_mix", torch.log(torch.tensor(w, dtype=torch.float32)))
+        self.wide_scale = math.exp(0.5 * float(wide_logvar))
+        self.refresh_after = str(refresh_after)
 
-    def update_prior(self) -> None:
-        """Copy the encoder into the prior's ``q_old`` (after each encoder phase)."""
-        self.encoder_old.load_state_dict(self.encoder.state_dict())
+    def on_phase_end(self, name: str) -> None:
+        """Copy the live encoder and head into ``q_old`` after phase ``refresh_after``."""
+        if name == self.refresh_after:
+            self.old.encoder.load_state_dict(self._live[0].state_dict())
+            self.old.head.load_state_dict(self._live[1].state_dict())
 
-    def log_prior(self, x: Tensor, z: Tensor) -> Tensor:
-        """``log p(z|x)`` of the composite prior per latent unit, ``(B, latent_dim)``."""
-        with torch.no_grad():
-            self.encoder_old.eval()
-            mu_old, logvar_old = self.encoder_old(x, 0.0)
-        zero = torch.zeros_like(z)
-        comps = torch.stack([_log_normal(z, zero, zero), _log_normal(z, mu_old, logvar_old),
-                             _log_normal(z, zero, zero + self.wide_logvar)], dim=-1)
-        return torch.logsumexp(comps + self.log_mix, dim=-1)
-
-    def loss(self, x: Tensor, gamma: float, dropout: float) -> tuple:
-        """Negative ELBO with the per-user KL weight ``gamma * |x_u|``; returns ``(loss, nll, kl)``
-        (batch means; ``kl`` unweighted, in nats)."""
-        mu, logvar = self.encoder(x, dropout)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        logits = self.decoder(z)
-        nll = -(F.log_softmax(logits, dim=-1) * x).sum(-1)
-        kl = (_log_normal(z, mu, logvar) - self.log_prior(x, z)).sum(-1)
-        weight = gamma * x.sum(-1)
-        return (nll + weight * kl).mean(), nll.mean(), kl.mean()
-
-    @torch.no_grad()
-    def logits(self, x: Tensor) -> Tensor:
-        """Item logits at the posterior mean, ``(B, n_items)``."""
-        mu, _ = self.encoder(x, 0.0)
-        return self.decoder(mu)
+    def forward(self, batch_size: int, cond: Optional[Tensor] = None, x: Optional[Tensor] = None) -> Distribution:
+        if x is None:
+            raise DataValidationError("prior 'recvae_composite': depends on the input (its middle component is "
+                                      "q_old(z|x)); got x=None. It is called with the batch's encoder input.")
+        q = self.old(x)
+        mu, sd = q.loc, q.scale  # (B, D)
+        zero, one = torch.zeros_like(mu), torch.ones_like(mu)
+        loc = torch.stack([zero, mu, zero], dim=-1)  # (B, D, 3)
+        scale = torch.stack([one, sd, one * self.wide_scale], dim=-1)
+        mix = Categorical(logits=self.log_mix.expand(*mu.shape, 3), validate_args=False)
+        return MixtureSameFamily(mix, Normal(loc, scale, validate_args=False), validate_args=False)
 
 
-def recvae_scores(net: RecVAENet, X, batch_size: int = 2048) -> np.ndarray:
+def recvae_scores(model, X, batch_size: int = 2048) -> np.ndarray:
     """Item logits ``(n_rows, n_items)`` of each fold-in row of ``X`` (dropout off)."""
-    from .models import score_rows
+    from .models import item_scores
 
-    return score_rows(net, net.logits, X, batch_size, where="RecVAE scores(X)")
+    return item_scores(model, X, batch_size)
 
 
-def train_recvae(X, *, hidden_dim: int = 600, latent_dim: int = 200, epochs: int = 50, n_enc_epochs: int = 3,
-                 n_dec_epochs: int = 1, batch_size: int = 500, lr: float = 5e-4, gamma: float = 0.005,
-                 dropout: float = 0.5, seed: int = 0, device: str = "cpu", X_val=None, X_val_target=None,
-                 progress: bool = False, log: Optional[Callable[[str], None]] = None) -> RecVAENet:
-    """Train RecVAE with alternating encoder/decoder passes (the reference ``run.py`` schedule).
+def recvae_run_config(*, hidden_dim: int = 600, latent_dim: int = 200, epochs: int = 50, n_enc_epochs: int = 3,
+                      n_dec_epochs: int = 1, batch_size: int = 500, lr: float = 5e-4, gamma: float = 0.005,
+                      dropout: float = 0.5, seed: int = 0, device: str = "cpu", progress: bool = False
+                      ) -> Dict[str, Any]:
+    """``configs/recvae.yaml`` with these settings: ``epochs`` alternation rounds of
+    ``n_enc_epochs`` encoder and ``n_dec_epochs`` decoder passes."""
+    from pathlib import Path
+
+    from vaekit.core.estimator import packaged, set_key
+
+    cfg = packaged(Path(__file__).parent / "configs" / CONFIG)
+    enc, dec = cfg["train"]["phases"]
+    enc["epochs"], dec["epochs"] = int(n_enc_epochs), int(n_dec_epochs)
+    for key, value in {"model.latent_dim": latent_dim, "model.encoder.params.hidden_dim": hidden_dim,
+                       "model.encoder.params.input_dropout": dropout, "objective.beta": gamma,
+                       "fit.epochs": int(epochs) * (int(n_enc_epochs) + int(n_dec_epochs)),
+                       "train.batch_size": batch_size, "train.lr": lr, "train.seed": int(seed), "train.device": device,
+                       "train.progress": bool(progress)}.items():
+        set_key(cfg, key, value)
+    return cfg
+
+
+def train_recvae(X, *, X_val=None, X_val_target=None, **settings):
+    """Train RecVAE on the rows of ``X`` with the core trainer (its phase plan).
 
     Parameters
     ----------
     X : scipy.sparse matrix ``(n_users, n_items)``
     X_val, X_val_target : scipy.sparse matrices, optional
-        Validation fold-in and held-out items; the epoch with the best NDCG@100 is kept.
-    progress : bool
-        A progress bar over epochs.
-    log : callable, optional
-        Receives one line per epoch (losses, validation NDCG@100).
+        Validation fold-in and held-out items; the round with the best NDCG@100 is kept.
+    **settings
+        :func:`recvae_run_config`'s arguments.
 
     Returns
     -------
-    RecVAENet
-        In eval mode, on ``device``.
+    VAE
+        In eval mode.
     """
-    from vaekit.core.distributed import resolve_device
+    from vaekit.core.data import SparseRowDataset, collate_sparse_rows
+    from vaekit.core.estimator import fit_vae
+    from vaekit.core.types import DataBundle
 
-    from .models import ranking_validation
+    from .models import click_info, ranking_validation
 
-    dev = resolve_device(device)
-    ds = SparseRowDataset(X, where="RecVAE fit(X)")
-    n = len(ds)
-    batch = int(min(batch_size, n))
     has_val = X_val is not None and X_val_target is not None and X_val.shape[0] > 0
-    validate = ranking_validation(X_val, X_val_target, ks=(100,), scorer=recvae_scores) if has_val else None
-    gen = torch.Generator().manual_seed(int(seed))
-    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-        torch.manual_seed(int(seed))
-        net = RecVAENet(X.shape[1], hidden_dim, latent_dim).to(dev)
-        net.update_prior()
-        opt_enc = torch.optim.Adam(net.encoder.parameters(), lr=lr)
-        opt_dec = torch.optim.Adam(net.decoder.parameters(), lr=lr)
-        best, best_state = -math.inf, None
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=epochs, desc="RecVAE", unit="epoch")
-
-        def run(opt: torch.optim.Optimizer, passes: int, p_drop: float) -> Dict[str, float]:
-            net.train()
-            tot = {"loss": 0.0, "nll": 0.0, "kl": 0.0}
-            count = 0
-            for _ in range(passes):
-                perm = torch.randperm(n, generator=gen).tolist()
-                for lo in range(0, n, batch):
-                    x = collate_sparse_rows([ds[i] for i in perm[lo:lo + batch]]).x.to(dev)
-                    opt.zero_grad(set_to_none=True)
-                    loss, nll, kl = net.loss(x, gamma, p_drop)
-                    loss.backward()
-                    opt.step()
-                    for k, v in (("loss", loss), ("nll", nll), ("kl", kl)):
-                        tot[k] += float(v.detach())
-                    count += 1
-            return {k: v / max(count, 1) for k, v in tot.items()}
-
-        for epoch in range(int(epochs)):
-            enc = run(opt_enc, n_enc_epochs, dropout)
-            net.update_prior()
-            run(opt_dec, n_dec_epochs, 0.0)
-            msg = f"epoch {epoch + 1}: loss {enc['loss']:.2f} nll {enc['nll']:.2f} kl {enc['kl']:.2f}"
-            if validate is not None:
-                score = validate(net)["ndcg@100"]
-                msg += f" val ndcg@100 {score:.4f}"
-                if score > best:
-                    best, best_state = score, copy.deepcopy(net.state_dict())
-            if log:
-                log(msg)
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
-        if best_state is not None:
-            net.load_state_dict(best_state)
-    return net.eval()
+    data = DataBundle(train=SparseRowDataset(X, where="RecVAE fit(X)"),
+                      val=SparseRowDataset(X_val, X_val_target, where="X_val") if has_val else None, test=None,
+                      info=click_info(X.shape[1], X.shape[0]), collate=collate_sparse_rows)
+    model, _ = fit_vae(recvae_run_config(**settings), data,
+                       val_metrics=ranking_validation(X_val, X_val_target, ks=(100,)) if has_val else None)
+    return model

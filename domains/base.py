@@ -117,64 +117,6 @@ class Metric(ABC):
 
 
 @dataclass(frozen=True)
-class SuiteContext:
-    """What ``vaekit benchmark`` hands a suite's ``run`` besides the model and its options.
-
-    Domains sit below the pipelines (they may not import them), so the runner passes in the
-    pipeline functions a protocol needs to train or read vaekit runs.
-
-    Attributes
-    ----------
-    log : callable
-        One line of progress.
-    work_dir : Path
-        The unit's own folder (``OUT/runs/<label>/seed<k>``), e.g. for a model it trains.
-    train : callable
-        ``train(config, overrides, run_dir)``: train (or resume) a vaekit config into ``run_dir``.
-    load_run : callable
-        ``load_run(run_dir) -> (RunConfig, Domain, VAE, DataInfo, state)``: a trained run's model.
-    """
-
-    log: Callable[[str], None]
-    work_dir: Path
-    train: Callable[[str, Sequence[str], Path], Any]
-    load_run: Callable[[Path], Tuple[Any, ...]]
-
-
-@dataclass(frozen=True)
-class BenchmarkSuite:
-    """A domain's own benchmark protocol, run by ``vaekit benchmark`` (a spec's ``suite: domain:name``).
-
-    Where a field's benchmark is not "train a config, evaluate it" (ADBench's 19 sets x PyOD
-    detectors, RecSys splits with EASE tuned on validation users...), the domain runs the
-    protocol and ``vaekit benchmark`` does the rest (seeds, resuming, tables, CSV).
-
-    Attributes
-    ----------
-    run : callable
-        ``run(model, params, seed, options, ctx) -> list of dict``: one record per data set of
-        the protocol, each ``{"dataset": name, metric: value, ...}`` (``"dataset"`` may be
-        omitted by single-set protocols; a record with an ``"error"`` string is a failed run,
-        reported, and its NaN metrics left out of the means). ``ctx`` is a :class:`SuiteContext`.
-    models : tuple of str
-        The values a spec's ``runs[].model`` may take.
-    options : dict
-        Option name -> its default (the spec's ``options`` may set these, no others).
-    groups : callable, optional
-        ``groups(datasets) -> {group: [datasets]}``: the groups whose means are tabulated
-        (default: one group "all" when there are several sets).
-    doc : str
-        One line for ``vaekit benchmark --help`` and error messages.
-    """
-
-    run: Callable[..., List[Dict[str, Any]]]
-    models: Tuple[str, ...]
-    options: Dict[str, Any] = field(default_factory=dict)
-    groups: Optional[Callable[[Sequence[str]], Dict[str, List[str]]]] = None
-    doc: str = ""
-
-
-@dataclass(frozen=True)
 class NoEvalOptions:
     """``eval.options`` of a domain whose metrics take no options (the section must be empty)."""
 
@@ -256,10 +198,18 @@ class Domain(ABC):
         Default: nothing, so vaekit trains what a term needs on the training split."""
         return {}
 
-    def benchmark_suites(self) -> Dict[str, BenchmarkSuite]:
-        """The domain's benchmark protocols by name (``suite: <domain>:<name>`` in a
-        ``vaekit benchmark`` spec). Default: none."""
-        return {}
+    def benchmark_protocols(self) -> Dict[str, Any]:
+        """The domain's declared benchmark protocols by name (``suite: <domain>:<name>`` in a
+        ``vaekit benchmark`` spec): the ``PROTOCOLS`` mapping of the ``protocol`` module beside the
+        domain's module (:class:`vaekit.domains.protocols.Protocol` values); none without one."""
+        package = type(self).__module__.rpartition(".")[0]
+        try:
+            module = importlib.import_module(f"{package}.protocol")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.protocol":
+                raise  # the protocol module exists but needs something missing
+            return {}
+        return dict(getattr(module, "PROTOCOLS", {}))
 
     def report_sections(self, ctx: EvalContext, result: Dict[str, Any]) -> List[Any]:
         """The domain's own view in the run report (``report.html``): a list of

@@ -21,11 +21,13 @@ detectors, EASE, popularity, copying the input...), so each benchmark table of
       - {label: VAE (Burda et al. 2016), source: "Table 1", values: {nll_iw: 86.76}}
 
 Where the field's protocol is not "train a config, evaluate it" (ADBench's data sets x PyOD
-detectors, RecSys splits with EASE tuned on validation users), a domain supplies it as a
-*suite* (:class:`~vaekit.domains.base.BenchmarkSuite`) and the runs name its models::
+detectors, RecSys splits with EASE tuned on validation users), a domain *declares* it (a
+:class:`~vaekit.domains.protocols.Protocol` in ``<domain>/protocol.py``: how to load the data
+sets of a seed, the models by name, the fit/score adapter, metrics, options) and the runs name
+its models::
 
     name: adbench
-    suite: anomaly:adbench          # <domain>:<suite>; `vaekit benchmark --list-suites`
+    suite: anomaly:adbench          # <domain>:<protocol>; `vaekit benchmark --list-suites` lists them
     options: {datasets: [cardio, thyroid]}
     seeds: [1, 2, 3]
     runs:
@@ -35,12 +37,18 @@ detectors, RecSys splits with EASE tuned on validation users), a domain supplies
     metrics: [auc_roc, auc_pr]
     layout: wide                    # one data set x model table per metric (default: long)
 
-A suite reports one record per data set; the table then has a row per (data set, model) and,
-with several sets, the mean over each group of sets (the suite's groups, or ``groups:``).
+This module alone runs the loops (runs x seeds, and in a protocol every data set of the seed),
+captures failures, trains the models that are vaekit runs, caches finished units and tabulates.
+A protocol gives one record per data set; the table then has a row per (data set, model) and,
+with several sets, the mean over each group of sets (the protocol's groups, or ``groups:``).
 Cells are the mean over seeds (``mean ± std`` with several); failed runs (a record with an
-``error``) are listed and left out of the means. Runs live in ``OUT/runs/<label>/seed<k>``:
-an interrupted benchmark resumes, finished runs are only re-read. Writes ``OUT/table.md``,
-``OUT/table.csv`` and ``OUT/benchmark.json``.
+``error``: the exception of a model that failed to fit or score) are listed and left out of the
+means, while a mistake in the spec (a :class:`~vaekit.core.errors.ConfigError`) stops the
+benchmark. Runs live in ``OUT/runs/<label>/seed<k>``: an interrupted benchmark resumes,
+finished runs are only re-read (a protocol unit's ``records.json`` only when it was made with the
+same model, params and options). Paths under the data root (``--data-root``, ``VAEKIT_DATA_ROOT``;
+:mod:`vaekit.domains.data_root`) are resolved in options and are part of what is compared.
+Writes ``OUT/table.md``, ``OUT/table.csv`` and ``OUT/benchmark.json``.
 """
 from __future__ import annotations
 
@@ -180,40 +188,69 @@ def load_spec(path: str | Path) -> BenchmarkSpec:
 
 
 def resolve_suite(spec: BenchmarkSpec):
-    """The spec's :class:`~vaekit.domains.base.BenchmarkSuite` and its options (defaults filled
-    in), checked against the suite's models and option names; ``(None, {})`` without a suite."""
+    """The spec's :class:`~vaekit.domains.protocols.Protocol` and its options (defaults filled
+    in, paths under the data root resolved), checked against the protocol's models, their
+    parameters and the option names; ``(None, {})`` without a ``suite``."""
     if not spec.suite:
         return None, {}
     from vaekit.domains import get_domain
+    from vaekit.domains.data_root import resolve_data_value
 
     dom_name, _, name = spec.suite.partition(":")
-    suites = get_domain(dom_name).benchmark_suites() if name else {}
-    if name not in suites:
+    protocols = get_domain(dom_name).benchmark_protocols() if name else {}
+    if name not in protocols:
         raise ConfigError(f"benchmark.suite: {spec.suite!r} is not a suite; write <domain>:<suite>, e.g. "
                           f"{', '.join(list_suites()) or 'anomaly:adbench'}.")
-    suite = suites[name]
-    unknown = sorted(set(spec.options) - set(suite.options))
+    protocol = protocols[name]
+    unknown = sorted(set(spec.options) - set(protocol.options))
     if unknown:
         raise ConfigError(f"benchmark.options: {unknown} are not options of {spec.suite}; valid: "
-                          f"{', '.join(suite.options) or 'none'}.")
+                          f"{', '.join(protocol.options) or 'none'}.")
     for i, r in enumerate(spec.runs):
-        if r.model not in suite.models:
+        if r.model not in protocol.models:
             raise ConfigError(f"benchmark.runs[{i}].model: {r.model!r} is not a model of {spec.suite}; "
-                              f"valid: {', '.join(suite.models)}.")
-    return suite, {**suite.options, **spec.options}
+                              f"valid: {', '.join(protocol.models)}.")
+        allowed = _allowed_params(protocol.models[r.model])
+        extra = sorted(set(r.params) - set(allowed)) if allowed is not None else []
+        if extra:
+            raise ConfigError(f"benchmark.runs[{i}].params: {extra} are not parameters of a `{r.model}` row of "
+                              f"{spec.suite}; valid: {', '.join(allowed) or 'none'}.")
+    return protocol, resolve_data_value({**protocol.options, **spec.options})
+
+
+def _allowed_params(model) -> Optional[Tuple[str, ...]]:
+    """The row parameters ``model`` takes (``None``: any): a trained run's ``run``/``config``/``set``
+    beside the model's own."""
+    if model.params is None:
+        return None
+    return (("run", "config", "set") if model.run is not None else ()) + tuple(model.params)
 
 
 def list_suites() -> List[str]:
-    """Every ``<domain>:<suite>`` of the installed domains."""
+    """Every ``<domain>:<protocol>`` of the installed domains."""
+    return list(_all_protocols())
+
+
+def _all_protocols() -> Dict[str, Any]:
     from vaekit.domains import domain_names, get_domain
 
-    out = []
+    out = {}
     for d in domain_names():
         try:
-            out += [f"{d}:{n}" for n in get_domain(d).benchmark_suites()]
+            out.update({f"{d}:{n}": p for n, p in get_domain(d).benchmark_protocols().items()})
         except ImportError:  # a domain whose optional dependency is missing offers none
             continue
     return out
+
+
+def describe_suites() -> str:
+    """``vaekit benchmark --list-suites``: each declared protocol, its models, options and metrics."""
+    lines = []
+    for key, p in _all_protocols().items():
+        lines += [f"{key}: {p.doc}", f"  models: {', '.join(p.models)}",
+                  "  options: " + (", ".join(f"{k}={v}" for k, v in p.options.items()) or "none"),
+                  f"  metrics: {', '.join(p.metrics)}"]
+    return "\n".join(lines)
 
 
 def _slug(text: str) -> str:
@@ -240,11 +277,12 @@ def _mean(values: Sequence[Any]) -> Optional[float]:
     return sum(vals) / len(vals) if vals else None
 
 
-def _run_unit(spec: BenchmarkSpec, suite, options: Dict[str, Any], r: RunSpec, seed: int, run_dir: Path,
-              fresh: bool, log: Callable[[str], None]) -> Tuple[List[Dict[str, Any]], float]:
-    """One run x seed -> ``(records, seconds)``; a record per data set (one, without a suite)."""
+def _run_unit(spec: BenchmarkSpec, protocol, options: Dict[str, Any], r: RunSpec, seed: int, run_dir: Path,
+              fresh: bool, load: Callable[[int], Dict[Optional[str], Any]],
+              log: Callable[[str], None]) -> Tuple[List[Dict[str, Any]], float]:
+    """One run x seed -> ``(records, seconds)``; a record per data set (one, without a protocol)."""
     t0 = time.time()
-    if suite is None:
+    if protocol is None:
         sets = list(spec.protocol.set) + list(r.set) + [f"train.seed={seed}"]
         summary = train_run(load_config(r.config, sets), run_dir, resume="never" if fresh else "auto", log=log)
         seconds = summary.get("elapsed_s") or time.time() - t0
@@ -261,7 +299,7 @@ def _run_unit(spec: BenchmarkSpec, suite, options: Dict[str, Any], r: RunSpec, s
             return saved["records"], saved["seconds"]
         log(f"vaekit benchmark: {done} was made with other options or params; running the unit again.")
     run_dir.mkdir(parents=True, exist_ok=True)
-    records = suite.run(r.model, dict(r.params), seed, options, _suite_context(run_dir, log))
+    records = _protocol_records(spec, protocol, options, r, seed, run_dir, load, log)
     seconds = time.time() - t0
     with atomic_path(done) as tmp:  # the unit is done only once its records are on disk
         tmp.write_text(json.dumps(jsonable({"model": r.model, "params": r.params, "seed": seed,
@@ -269,16 +307,56 @@ def _run_unit(spec: BenchmarkSpec, suite, options: Dict[str, Any], r: RunSpec, s
     return records, seconds
 
 
-def _suite_context(run_dir: Path, log: Callable[[str], None]):
-    """The pipeline functions a domain's suite may call (domains cannot import the pipelines)."""
-    from vaekit.domains.base import SuiteContext
+def _protocol_records(spec: BenchmarkSpec, protocol, options: Dict[str, Any], r: RunSpec, seed: int,
+                      run_dir: Path, load: Callable[[int], Dict[Optional[str], Any]],
+                      log: Callable[[str], None]) -> List[Dict[str, Any]]:
+    """One model and seed on every data set of the protocol: a record each.
 
+    A model that fails to build, fit or score on a set gives a record with its ``error`` and NaN
+    metrics (the other sets and models go on); a :class:`ConfigError` (the spec asks for
+    something impossible) is raised.
+    """
+    from vaekit.domains.protocols import Unit
+
+    model = protocol.models[r.model]
+    params = dict(r.params)
+    trained = _trained_run(spec, model, r, params, seed, run_dir, log) if model.run is not None else (None, None)
+    records = []
+    for dataset, data in load(seed).items():
+        unit = Unit(model=r.model, params=params, seed=seed, options=dict(options), dataset=dataset, data=data,
+                    work_dir=run_dir, run=trained[0], run_dir=trained[1])
+        where = f"{spec.suite}" + (f" {dataset}" if dataset is not None else "") + f" seed {seed} {r.model}"
+        try:
+            rec = {"dataset": dataset, **protocol.evaluate(model.make(unit), unit)}
+        except ConfigError:
+            raise
+        except Exception as exc:  # a model failing must not lose the other results
+            rec = {"dataset": dataset, **{m: float("nan") for m in protocol.metrics},
+                   "error": f"{type(exc).__name__}: {exc}"}
+        records.append(rec)
+        log(f"{where}: " + (rec.get("error") or (protocol.describe(rec) if protocol.describe else "done")))
+    return records
+
+
+def _trained_run(spec: BenchmarkSpec, model, r: RunSpec, params: Dict[str, Any], seed: int, run_dir: Path,
+                 log: Callable[[str], None]) -> Tuple[Tuple[Any, ...], Path]:
+    """A :class:`~vaekit.domains.protocols.TrainedRun` model's run, loaded: ``params.run`` as it is,
+    else ``params.config`` (or the declared default) with ``params.set`` and ``train.seed=<seed>``
+    trained (or resumed) into ``<unit>/model``. Pops those keys from ``params``."""
     from .runs import load_run
 
-    def train(config: str, overrides: Sequence[str], where: Path):
-        return train_run(load_config(config, list(overrides)), where, log=log)
-
-    return SuiteContext(log=log, work_dir=run_dir, train=train, load_run=lambda d: load_run(d, device="auto"))
+    existing, config, sets = params.pop("run", None), params.pop("config", None), params.pop("set", None) or []
+    config = config or model.run.config
+    if existing:
+        where = Path(existing)
+    elif config:
+        where = run_dir / "model"
+        train_run(load_config(config, list(sets) + [f"train.seed={seed}"]), where, log=log)
+    else:
+        i = spec.runs.index(r)
+        raise ConfigError(f"benchmark.runs[{i}].params.run: a `{r.model}` row names its run folder, e.g. "
+                          f"{model.run.example or '{params: {run: RUN_DIR}}'}, or a config to train (params.config).")
+    return load_run(where, device="auto"), where
 
 
 def _group_table(title: str, rows: List[Dict[str, Any]], metrics: Sequence[str], datasets: Sequence[str]) -> str:
@@ -329,7 +407,8 @@ def _tables(spec: BenchmarkSpec, rows: List[Dict[str, Any]], datasets: List[Opti
 
 def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = False,
                   log: Callable[[str], None] = _err) -> Dict[str, Any]:
-    """Train and evaluate (or, in a suite, run) every run of ``spec`` for every seed; tabulate.
+    """Train and evaluate (or, with a protocol, fit and score on its data sets) every run of
+    ``spec`` for every seed; tabulate.
 
     Returns
     -------
@@ -338,8 +417,15 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = Fal
         over seeds, train seconds), ``groups``, ``failed`` (the records with an error),
         ``table`` (Markdown) and the paths written.
     """
-    suite, options = resolve_suite(spec)
+    protocol, options = resolve_suite(spec)
     out = Path(out_dir)
+    loaded: Dict[int, Dict[Optional[str], Any]] = {}  # seed -> the protocol's data sets, loaded once
+
+    def load(seed: int) -> Dict[Optional[str], Any]:
+        if seed not in loaded:
+            loaded[seed] = protocol.load(seed, options)
+        return loaded[seed]
+
     results: Dict[str, List[List[Dict[str, Any]]]] = {}  # label -> per seed -> records
     seconds: Dict[str, List[float]] = {}
     failed: List[Dict[str, Any]] = []
@@ -352,12 +438,13 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = Fal
             run_dir = out / "runs" / _slug(r.label) / f"seed{seed}"
             what = r.config or f"{spec.suite} {r.model}"
             log(f"vaekit benchmark [{i}/{n}] {r.label} (seed {seed}): {what} -> {run_dir}")
-            records, sec = _run_unit(spec, suite, options, r, seed, run_dir, fresh, log)
+            records, sec = _run_unit(spec, protocol, options, r, seed, run_dir, fresh, load, log)
             results[r.label].append(records)
             seconds[r.label].append(sec)
             for rec in records:
                 if rec.get("error"):
-                    failed.append({"label": r.label, "seed": seed, "dataset": rec.get("dataset"), "error": rec["error"]})
+                    failed.append({"label": r.label, "seed": seed, "dataset": rec.get("dataset"),
+                                   "error": rec["error"]})
     datasets = list(dict.fromkeys(rec.get("dataset") for per_seed in results.values() for recs in per_seed
                                   for rec in recs))
 
@@ -370,7 +457,7 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = Fal
         for r in spec.runs:
             rows.append({"label": r.label, "kind": "run", "dataset": d, "config": r.config or r.model,
                          "values": values(r.label, d, lambda m: m),
-                         "train_s": seconds[r.label] if suite is None else []})
+                         "train_s": seconds[r.label] if protocol is None else []})
         for b in spec.baselines:
             rows.append({"label": b.label, "kind": "baseline", "dataset": d, "config": f"(in {b.from_}'s evaluation)",
                          "values": values(b.from_, d, b.key), "train_s": []})
@@ -378,7 +465,7 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = Fal
             if (ref.dataset or None) == d:
                 rows.append({"label": ref.label, "kind": "reference", "dataset": d, "config": ref.source,
                              "values": {m: [ref.values.get(m)] for m in spec.metrics}, "train_s": []})
-    if None not in datasets:  # a multi-set suite: references without a data set go last
+    if None not in datasets:  # a multi-set protocol: references without a data set go last
         for ref in spec.references:
             if not ref.dataset:
                 rows.append({"label": ref.label, "kind": "reference", "dataset": None, "config": ref.source,
@@ -388,12 +475,13 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = Fal
     if missing:
         raise ConfigError(f"benchmark.metrics: no run's result has {missing}; the keys are those of "
                           f"`vaekit evaluate RUN --json` (e.g. nll_iw, kl, active_units, rank/ndcg@100)"
-                          + (f" or of the suite's records ({', '.join(sorted(results[spec.runs[0].label][0][0]))})"
-                             if suite is not None and results[spec.runs[0].label][0] else "") + ".")
+                          + (f" or of the protocol's records ({', '.join(sorted(results[spec.runs[0].label][0][0]))})"
+                             if protocol is not None and results[spec.runs[0].label][0] else "") + ".")
     named = [d for d in datasets if d is not None]
     groups = {}
     if len(named) > 1:
-        groups = dict(spec.groups) or (suite.groups(named) if suite is not None and suite.groups else {"all": named})
+        declared = protocol.groups(named) if protocol is not None and protocol.groups else {"all": named}
+        groups = dict(spec.groups) or declared
     md = _tables(spec, rows, datasets, groups)
     if failed:
         md += "\nFailed runs (left out of the means):\n\n" + "\n".join(
@@ -402,7 +490,7 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = Fal
         log(f"vaekit benchmark: {len(failed)} run(s) failed; listed under the table (left out of the means).")
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "table.md") as tmp:
-        tmp.write_text(f"{spec.name}: seeds {spec.seeds}" + (f"; suite {spec.suite} {options}" if suite else "")
+        tmp.write_text(f"{spec.name}: seeds {spec.seeds}" + (f"; suite {spec.suite} {options}" if protocol else "")
                        + "\n\n" + md)
     with atomic_path(out / "table.csv") as tmp:
         with open(tmp, "w", newline="") as f:
@@ -464,4 +552,5 @@ def _as_dict(spec: BenchmarkSpec) -> Dict[str, Any]:
             else dataclasses.asdict(spec)[f.name] for f in dataclasses.fields(spec)}
 
 
-__all__: Sequence[str] = ("BenchmarkSpec", "load_spec", "run_benchmark", "benchmark_from_file", "list_suites")
+__all__: Sequence[str] = ("BenchmarkSpec", "load_spec", "run_benchmark", "benchmark_from_file", "describe_suites",
+                      "list_suites")

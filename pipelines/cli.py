@@ -114,7 +114,9 @@ def _parser() -> argparse.ArgumentParser:
 
     bm = sub.add_parser("benchmark", help="train + evaluate the runs of a benchmark spec (YAML) -> one table "
                         "(Markdown + CSV) with the baselines beside")
-    bm.add_argument("spec", metavar="SPEC.yaml")
+    bm.add_argument("spec", metavar="SPEC.yaml", nargs="?")
+    bm.add_argument("--list-suites", action="store_true",
+                    help="list the declared protocols (suite: <domain>:<name>) with their models, options, metrics")
     bm.add_argument("--out-dir", help="output folder (default runs/benchmark-<name>)")
     bm.add_argument("--fresh", action="store_true", help="retrain runs that already exist")
     bm.add_argument("--option", dest="options", nargs="+", default=[], metavar="KEY=VALUE",
@@ -132,6 +134,10 @@ def _parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list domains and packaged configs")
     ls.add_argument("what", nargs="?", choices=["configs", "domains"], default=None)
+    for sp in (t, e, g, c, sw, st, dm, bm):  # the commands that read data
+        sp.add_argument("--data-root", default=None, metavar="DIR",
+                        help="folder of the shared data that `data_root:` paths of configs and benchmark "
+                             "protocols name (default: $VAEKIT_DATA_ROOT, else ../shared/data)")
     return p
 
 
@@ -155,8 +161,14 @@ def _cmd_demo(a) -> int:
 
 
 def _cmd_benchmark(a) -> int:
-    from .benchmark import benchmark_from_file
+    from .benchmark import benchmark_from_file, describe_suites
 
+    if a.list_suites:
+        print(describe_suites())
+        return 0
+    if not a.spec:
+        raise ConfigError("benchmark: pass a spec file (see benchmarks/specs/), or --list-suites to list the "
+                          "declared protocols.")
     seeds = None
     if a.seeds:
         try:
@@ -273,9 +285,12 @@ _COMMANDS = {"train": _cmd_train, "sweep": _cmd_sweep, "study": _cmd_study, "eva
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``vaekit`` console script; returns the exit status."""
+    from vaekit.domains.data_root import using_data_root
+
     a = _parser().parse_args(argv)
     try:
-        return _COMMANDS[a.command](a)
+        with using_data_root(getattr(a, "data_root", None)):
+            return _COMMANDS[a.command](a)
     except (ConfigError, DataValidationError, CheckpointError, MissingDependencyError) as exc:
         if a.debug:
             raise

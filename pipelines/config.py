@@ -80,7 +80,12 @@ class RunConfig:
 
     @property
     def data_config(self):
-        return from_dict(get_domain(self.domain).DataConfig, self.data, "data")
+        """The ``data`` section as the domain's ``DataConfig``, with paths under the data root
+        (``data_root:...``, and ``../shared/data/...`` of older run dirs) resolved by
+        :func:`vaekit.domains.data_root.resolve_data_paths`."""
+        from vaekit.domains.data_root import resolve_data_paths
+
+        return from_dict(get_domain(self.domain).DataConfig, resolve_data_paths(self.data), "data")
 
     @property
     def eval_options(self):

@@ -6,7 +6,7 @@
   the embedded breast-cancer default), :mod:`.features` (feature and label checks),
   :mod:`.preprocess` (impute, scale, one-hot) and :mod:`.loading` (the ``data`` section);
 * metrics: :mod:`.metrics` (AUC-ROC, AUC-PR, precision@n, recall at a fixed FPR);
-* the ADBench protocol with PyOD baselines side by side: :mod:`.benchmark`.
+* PyOD baselines (:mod:`.baselines`) and the ADBench protocol of ``vaekit benchmark`` (:mod:`.protocol`).
 
 Names are imported lazily so that ``import vaekit.domains.anomaly`` stays cheap.
 """
@@ -15,19 +15,11 @@ from __future__ import annotations
 from ..lazy import lazy_exports
 
 __getattr__, __all__ = lazy_exports(__name__, {
-    "VAEDetector": ".detector",
-    "TabularPreprocessor": ".preprocess",
-    "read_table": ".io",
-    "breast_cancer_data": ".io",
-    "load_anomaly": ".loading",
-    "AnomalyDataConfig": ".loading",
-    "roc_auc": ".metrics",
-    "average_precision": ".metrics",
-    "precision_at_n": ".metrics",
-    "recall_at_fpr": ".metrics",
-    "anomaly_scores_report": ".metrics",
-    "anomaly_scores": ".scoring",
-    "adbench_split": ".benchmark",
-    "pyod_baselines": ".benchmark",
-    "run_protocol": ".benchmark",
+    ".detector": ["VAEDetector"],
+    ".preprocess": ["TabularPreprocessor"],
+    ".io": ["read_table", "breast_cancer_data"],
+    ".loading": ["load_anomaly", "AnomalyDataConfig"],
+    ".metrics": ["roc_auc", "average_precision", "precision_at_n", "recall_at_fpr", "anomaly_scores_report"],
+    ".scoring": ["anomaly_scores"],
+    ".benchmark": ["adbench_split", "pyod_baselines", "run_protocol"],
 })

@@ -32,11 +32,6 @@ class AnomalyDomain(Domain):
         df = inverse_transform(info.extra["preprocessor"], x.reshape(x.shape[0], -1).float().cpu().numpy())
         return df.to_dict(orient="records")
 
-    def benchmark_suites(self):
-        from .benchmark import benchmark_suites
-
-        return benchmark_suites()
-
     def report_sections(self, ctx: EvalContext, result: Dict[str, Any]) -> List[Any]:
         """ROC and precision-recall curves (the VAE against the baselines) and the most anomalous
         records with their main features (:mod:`~vaekit.domains.anomaly.report`)."""

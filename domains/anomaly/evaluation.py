@@ -43,7 +43,7 @@ class AnomalyEvalOptions:
     baselines: List[str] = field(default_factory=lambda: ["IForest", "ECOD", "COPOD"])
 
     def validate(self, path: str = "eval.options") -> None:
-        from .benchmark import pyod_baselines
+        from .baselines import pyod_baselines
 
         if self.score not in SCORES:
             raise ConfigError(f"{path}.score: must be one of {', '.join(SCORES)}; got {self.score!r}.")
@@ -88,7 +88,7 @@ def baseline_scores(ctx: EvalContext) -> Dict[str, np.ndarray]:
         Detector name (as configured) -> its scores, in the configured order; cached under
         :data:`BASELINE_SCORES`.
     """
-    from .benchmark import fit_score, pyod_baselines
+    from .baselines import fit_score, pyod_baselines
 
     def fit_all():
         x_train, x_eval = ctx.data.train.x.numpy(), ctx.dataset.x.numpy()

@@ -51,11 +51,6 @@ class MoleculesDomain(Domain):
                 f.write("".join(f"{s}\n" for s in samples))
         return path
 
-    def benchmark_suites(self):
-        from .benchmark import benchmark_suites
-
-        return benchmark_suites()
-
     def report_sections(self, ctx, result):
         """Generated molecules (grid, properties, sample quality) and property histograms; see :mod:`.report`."""
         from .report import report_sections  # loaded only when a report is written

@@ -48,11 +48,6 @@ class RecsysDomain(Domain):
         return ranking_validation(val.x, val.y, ks=sorted({min(k, n_items) for k in (20, 50, 100)}),
                                   exclude=val.exclude)
 
-    def benchmark_suites(self):
-        from .benchmark import benchmark_suites
-
-        return benchmark_suites()
-
     def report_sections(self, ctx, result):
         """Recall/NDCG by k beside EASE and popularity, and example recommendations
         (:mod:`vaekit.domains.recsys.report`)."""

@@ -27,11 +27,6 @@ class TextDomain(Domain):
     def metrics(self) -> List[Metric]:
         return [StyleTransfer(), Reconstruction(), Samples()]
 
-    def benchmark_suites(self):
-        from .benchmark import benchmark_suites
-
-        return benchmark_suites()
-
     def report_sections(self, ctx, result):
         """Transfer examples beside their sources, the transfer scores beside the copy baseline,
         reconstructions, samples and an interpolation (:mod:`.report`)."""

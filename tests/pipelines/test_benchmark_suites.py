@@ -169,3 +169,79 @@ def test_recsys_suite_without_a_path_says_how_to_pass_it(tmp_path):
     spec = Path(__file__).resolve().parents[2] / "benchmarks" / "specs" / "recsys_ml20m.yaml"
     with pytest.raises(ConfigError, match=r"benchmark\.options\.path: suite recsys:ml20m reads a MovieLens"):
         benchmark_from_file(spec, tmp_path / "o", log=lambda m: None)
+
+
+def test_list_suites_prints_every_declared_protocol(capsys):
+    assert main(["benchmark", "--list-suites"]) == 0
+    out = capsys.readouterr().out
+    assert "anomaly:adbench: ADBench unsupervised protocol" in out and "recsys:ml100k:" in out
+    assert "  models: vaekit, IForest, ECOD" in out and "  options: root=data_root:anomaly/adbench, datasets=None" in out
+    assert main(["benchmark"]) == 2 and "--list-suites" in capsys.readouterr().err
+
+
+def test_protocol_data_come_from_the_data_root(tmp_path, capsys):
+    """No `root` option: the ADBench folder is anomaly/adbench under --data-root, and the resolved
+    path is part of the options a cached unit must match."""
+    root = tmp_path / "data"
+    (root / "anomaly").mkdir(parents=True)
+    _adbench_dir(tmp_path).rename(root / "anomaly" / "adbench")
+    spec = _spec(tmp_path, options={}, seeds=[1], runs=[{"label": "ECOD", "model": "ECOD"}])
+    out = tmp_path / "out"
+    assert main(["benchmark", str(spec), "--out-dir", str(out), "--data-root", str(root)]) == 0
+    assert "| cardio | ECOD |" in capsys.readouterr().out
+    saved = json.loads((out / "runs" / "ECOD" / "seed1" / "records.json").read_text())
+    assert saved["options"]["root"] == str(root / "anomaly" / "adbench")
+    # another data root: the cached unit does not match, so it runs again (and finds no data there)
+    assert main(["benchmark", str(spec), "--out-dir", str(out), "--data-root", str(tmp_path / "elsewhere")]) == 2
+    assert str(tmp_path / "elsewhere" / "anomaly" / "adbench") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("runs, match", [
+    ([{"label": "c", "model": "copy input", "params": {"x": 1}}],
+     r"runs\[0\]\.params: \['x'\] are not parameters of a `copy input` row of text:yelp-transfer; valid: none"),
+    ([{"label": "v", "model": "vaekit", "params": {"runn": "r"}}],
+     r"runs\[0\]\.params: \['runn'\] are not parameters of a `vaekit` row .* valid: run, config, set"),
+])
+def test_row_params_are_checked_against_the_declared_model(tmp_path, runs, match):
+    spec = _spec(tmp_path, suite="text:yelp-transfer", options={}, runs=runs, metrics=["acc"])
+    with pytest.raises(ConfigError, match=match):
+        resolve_suite(load_spec(spec))
+
+
+def test_a_trained_run_model_without_a_run_or_config_says_what_to_give(tmp_path):
+    spec = _spec(tmp_path, suite="text:yelp-transfer", options={}, runs=[{"label": "v", "model": "vaekit"}],
+                 metrics=["acc"])
+    with pytest.raises(ConfigError, match=r"runs\[0\]\.params\.run: a `vaekit` row names its run folder, e\.g\. "
+                                          r"\{model: vaekit, params: \{run: runs/text-yelp\}\}"):
+        benchmark_from_file(spec, tmp_path / "out", log=lambda m: None)
+
+
+def test_the_pipeline_trains_a_declared_run_model_and_captures_failures(tmp_path, monkeypatch):
+    """A protocol declares a model as a vaekit run: `vaekit benchmark` trains the config into the
+    unit's folder with the seed, hands the loaded run to the model, and records a model that fails
+    on one data set as a failed run while the other set stands."""
+    from vaekit.domains import get_domain
+    from vaekit.domains.protocols import Model, Protocol, TrainedRun
+
+    def evaluate(model, unit):
+        if unit.dataset == "bad":
+            raise RuntimeError("cannot score this set")
+        cfg, _, vae, info, state = model
+        return {"step": float(state["step"]), "seed": float(cfg.train.seed), "latent": float(cfg.model.latent_dim)}
+
+    proto = Protocol(doc="test protocol", load=lambda seed, options: {"good": None, "bad": None},
+                     evaluate=evaluate, metrics=("step", "seed", "latent"),
+                     models={"vaekit": Model(make=lambda unit: unit.run, params=(),
+                                             run=TrainedRun(config="toy:default"))})
+    monkeypatch.setattr(type(get_domain("toy")), "benchmark_protocols", lambda self: {"trained": proto})
+    sets = ["train.max_steps=6", "train.eval_every=3", "train.progress=false", "tracking.tensorboard=false",
+            "data.n_train=64", "data.n_val=32", "data.n_test=32", "model.latent_dim=3"]
+    spec = _spec(tmp_path, suite="toy:trained", options={}, seeds=[4], metrics=["step", "seed", "latent"],
+                 runs=[{"label": "v", "model": "vaekit", "params": {"set": sets}}])
+    res = benchmark_from_file(spec, tmp_path / "out", log=lambda m: None)
+    good = next(r for r in res["rows"] if r["dataset"] == "good")["values"]
+    assert good == {"step": [6.0], "seed": [4.0], "latent": [3.0]}
+    assert (tmp_path / "out" / "runs" / "v" / "seed4" / "model" / "checkpoints" / "last.pt").is_file()
+    assert res["failed"] == [{"label": "v", "seed": 4, "dataset": "bad", "error": "RuntimeError: cannot score this set"}]
+    bad = next(r for r in res["rows"] if r["dataset"] == "bad")["values"]
+    assert all(np.isnan(v[0]) for v in bad.values())

@@ -11,7 +11,7 @@ pytest.importorskip("pyod")
 pd = pytest.importorskip("pandas")
 
 from vaekit.domains import EvalContext, get_domain  # noqa: E402
-from vaekit.domains.anomaly import benchmark, report  # noqa: E402
+from vaekit.domains.anomaly import baselines, report  # noqa: E402
 from vaekit.domains.anomaly.evaluation import BASELINE_SCORES, VAE_SCORES  # noqa: E402
 from vaekit.domains.anomaly.preprocess import TabularPreprocessor  # noqa: E402
 from vaekit.pipelines import evaluate_run, load_config, train_run  # noqa: E402
@@ -39,8 +39,8 @@ def _section(html: str, title: str) -> str:
 def test_report_has_curves_and_top_records_without_refitting_baselines(run_dir, monkeypatch):
     pytest.importorskip("matplotlib")
     fits = []
-    fit_score = benchmark.fit_score
-    monkeypatch.setattr(benchmark, "fit_score", lambda det, *a: fits.append(det) or fit_score(det, *a))
+    fit_score = baselines.fit_score
+    monkeypatch.setattr(baselines, "fit_score", lambda det, *a: fits.append(det) or fit_score(det, *a))
     res = evaluate_run(run_dir)
     assert len(fits) == 2  # the report draws the metrics' own baseline scores
     html = (run_dir / "report.html").read_text()

@@ -1,16 +1,15 @@
 """Slow check on the shared Yelp data: vaekit's BLEU reproduces the issue's peer numbers.
 
 Self-BLEU needs no classifier, so it pins the evaluator down exactly: DeleteAndRetrieve 36.7,
-CrossAligned 20.4 (issue 6; both sides normalised as in vaekit.domains.text.benchmark).
+CrossAligned 20.4 (issue 6; both sides normalised as in vaekit.domains.text.protocol).
 """
-from pathlib import Path
-
 import pytest
 
+from vaekit.domains.data_root import data_path
 from vaekit.domains.text.data import read_references
 from vaekit.domains.text.metrics import normalise_text, self_bleu
 
-YELP = Path("../shared/data/text/yelp")
+YELP = data_path("text/yelp")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not YELP.is_dir(), reason="needs ../shared/data/text/yelp")]
 

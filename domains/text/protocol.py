@@ -1,15 +1,15 @@
 """Yelp sentiment transfer against the released outputs of Li et al. 2018's systems, one evaluator.
 
-The suite ``text:yelp-transfer`` (``benchmarks/specs/text_yelp_transfer.yaml``) scores, on the
+The protocol ``text:yelp-transfer`` (``benchmarks/specs/text_yelp_transfer.yaml``) scores, on the
 1,000 Yelp test sentences that have a human reference, the outputs of the systems Li et al. 2018
 compared (released with their paper), copying the input, the human references and trained
 vaekit runs, all with vaekit's own evaluator (:mod:`vaekit.domains.text.metrics`), so our rows
 and the peers' rows are comparable.
 
-Data (``../shared/data/README.md``): ``li2018.reference.{0,1}`` (``source<TAB>human``; 500
-negative + 500 positive sources, each to be flipped), ``li2018_outputs/sentiment.test.{0,1}.<sys>``
-(``source<TAB>output<TAB>label``; ``human`` files are ``source<TAB>reference``), and
-``shen2017.sentiment.{dev,test}.{0,1}`` for the classifier.
+Data (``text/yelp`` under the data root, :mod:`vaekit.domains.data_root`; its ``README.md``):
+``li2018.reference.{0,1}`` (``source<TAB>human``; 500 negative + 500 positive sources, each to be
+flipped), ``li2018_outputs/sentiment.test.{0,1}.<sys>`` (``source<TAB>output<TAB>label``; ``human``
+files are ``source<TAB>reference``), and ``shen2017.sentiment.{dev,test}.{0,1}`` for the classifier.
 
 Protocol and its deviations:
 
@@ -26,20 +26,22 @@ Protocol and its deviations:
   sentence; papers that used multi-bleu.perl report different absolute numbers.
 * Fluency (``ppl``): a Kneser-Ney trigram fitted on the classifier's sentences, per token
   including ``</s>``.
+
+The protocol kind's adapter: every model (copying the input, a released system's file, a
+trained vaekit run) ``transfer``s the 1,000 sources into the other sentiment; :func:`_evaluate`
+scores the outputs.
 """
 from __future__ import annotations
 
 import time
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from vaekit.core.errors import ConfigError, DataValidationError
 
-if TYPE_CHECKING:
-    from vaekit.domains.base import BenchmarkSuite, SuiteContext
-
-YELP_ROOT = "../shared/data/text/yelp"
+from ..data_root import UnderDataRoot
+from ..protocols import Model, Protocol, TrainedRun, Unit
 
 #: file suffix -> name in Li et al. 2018, Table 2 (README of the data folder).
 SYSTEMS = {
@@ -139,13 +141,12 @@ def vaekit_outputs(run: Tuple[Any, ...], sources: List[str], src_labels: List[in
     return outs, facts
 
 
-@lru_cache(maxsize=1)
 def _setup(root: str):
-    """References and judges of ``root`` (cached: every system is scored against the same)."""
+    """References and judges of ``root`` (every system is scored against the same)."""
     path = Path(root)
     if not (path / "li2018.reference.0").is_file():
-        raise ConfigError(f"benchmark.options.data: {path} holds no li2018.reference.0; pass the Yelp folder of "
-                          f"../shared/data/text (e.g. --option data=../shared/data/text/yelp).")
+        raise ConfigError(f"benchmark.options.data: {path} holds no li2018.reference.0; pass the Yelp folder "
+                          f"(e.g. --option data=data_root:text/yelp, or --data-root DIR holding text/yelp).")
     sources_raw, refs_raw, src_labels = load_references(path)
     t0 = time.time()
     clf, lm, n_train, dropped = train_judges(path, set(sources_raw))
@@ -153,40 +154,78 @@ def _setup(root: str):
                                                         "judges_fit_s": time.time() - t0}
 
 
-def _yelp_run(model: str, params: Mapping[str, Any], seed: int, options: Mapping[str, Any],
-              ctx: "SuiteContext") -> List[Dict[str, Any]]:
-    from .metrics import copy_baseline, normalise_text, ref_bleu, self_bleu, transfer_accuracy
+@dataclass
+class _Copy:
+    """Copying the input: the lower bound of transfer, the upper bound of self-BLEU."""
 
-    root = str(options["data"])
-    sources_raw, refs_raw, src_labels, clf, lm, judge = _setup(root)
-    facts: Dict[str, Any] = {}
-    if model == "vaekit":
-        if "run" not in params:
-            raise ConfigError("benchmark.runs[].params.run: a `vaekit` row names its run folder, e.g. "
-                              "{model: vaekit, params: {run: runs/text-yelp}}.")
-        outs_raw, facts = vaekit_outputs(ctx.load_run(Path(params["run"])), sources_raw, src_labels)
-    elif model == "copy input":
-        outs_raw = copy_baseline(sources_raw)
-    else:
-        suffix = next(k for k, v in SYSTEMS.items() if v == model)
-        outs_raw = load_system(Path(root), suffix, sources_raw)
+    def transfer(self, sources: List[str], src_labels: List[int]) -> Tuple[List[str], Dict[str, Any]]:
+        from .metrics import copy_baseline
+
+        return copy_baseline(sources), {}
+
+
+@dataclass
+class _Released:
+    """A released system's outputs (``li2018_outputs/sentiment.test.{0,1}.<suffix>``)."""
+
+    root: Path
+    suffix: str
+
+    def transfer(self, sources: List[str], src_labels: List[int]) -> Tuple[List[str], Dict[str, Any]]:
+        return load_system(self.root, self.suffix, sources), {}
+
+
+@dataclass
+class _RunTransfer:
+    """A trained vaekit run, restyling each source into the other sentiment."""
+
+    run: Tuple[Any, ...]
+
+    def transfer(self, sources: List[str], src_labels: List[int]) -> Tuple[List[str], Dict[str, Any]]:
+        return vaekit_outputs(self.run, sources, src_labels)
+
+
+def _load(seed: int, options: Mapping[str, Any]) -> Dict[Optional[str], tuple]:
+    """The one data set: references and the judges fitted once (the seed is unused)."""
+    return {None: _setup(str(options["data"]))}
+
+
+def _evaluate(model, unit: Unit) -> Dict[str, Any]:
+    """Acc (%), BLEU to the references and to the sources (normalised and raw), perplexity."""
+    from .metrics import normalise_text, ref_bleu, self_bleu, transfer_accuracy
+
+    sources_raw, refs_raw, src_labels, clf, lm, judge = unit.data
+    outs_raw, facts = model.transfer(sources_raw, src_labels)
     outs = [normalise_text(o) for o in outs_raw]
     sources = [normalise_text(s) for s in sources_raw]
     refs = [normalise_text(r) for r in refs_raw]
-    rec = {"acc": transfer_accuracy(clf, outs, [1 - y for y in src_labels]), "ref": ref_bleu(outs, refs),
-           "self": self_bleu(outs, sources), "ref_raw": ref_bleu(outs_raw, refs_raw), "ppl": lm.perplexity(outs),
-           "source_acc": clf.accuracy(sources, src_labels), **judge, **facts}
-    ctx.log(f"text:yelp-transfer {model}: acc {rec['acc']:.1f} ref-BLEU {rec['ref']:.1f} self-BLEU {rec['self']:.1f} "
-        f"ppl {rec['ppl']:.0f}")
-    return [rec]
+    return {"acc": transfer_accuracy(clf, outs, [1 - y for y in src_labels]), "ref": ref_bleu(outs, refs),
+            "self": self_bleu(outs, sources), "ref_raw": ref_bleu(outs_raw, refs_raw), "ppl": lm.perplexity(outs),
+            "source_acc": clf.accuracy(sources, src_labels), **judge, **facts}
 
 
-def benchmark_suites() -> Dict[str, "BenchmarkSuite"]:
-    """``text:yelp-transfer``: ``runs[].model`` is ``copy input``, a released system
-    (:data:`SYSTEMS`) or ``vaekit`` with ``params: {run: RUN_DIR}``; option ``data`` (the Yelp
-    folder). Nothing is trained and the seed is unused (one seed is enough)."""
-    from vaekit.domains.base import BenchmarkSuite
+def _describe(rec: Mapping[str, Any]) -> str:
+    return f"acc {rec['acc']:.1f} ref-BLEU {rec['ref']:.1f} self-BLEU {rec['self']:.1f} ppl {rec['ppl']:.0f}"
 
-    return {"yelp-transfer": BenchmarkSuite(run=_yelp_run, models=MODELS, options={"data": YELP_ROOT},
-                                            doc="Yelp sentiment transfer, Li et al. 2018's released outputs and "
-                                                "vaekit runs through one evaluator")}
+
+def _released(suffix: str, name: str) -> Model:
+    return Model(make=lambda unit: _Released(Path(str(unit.options["data"])), suffix), params=(),
+                 doc=f"{name}: the released outputs (li2018_outputs/*.{suffix})")
+
+
+#: ``text:yelp-transfer``: ``runs[].model`` is ``copy input``, a released system (:data:`SYSTEMS`)
+#: or ``vaekit`` with ``params: {run: RUN_DIR}``; option ``data`` (the Yelp folder). Nothing is
+#: trained and the seed is unused (one seed is enough).
+PROTOCOLS = {
+    "yelp-transfer": Protocol(
+        doc="Yelp sentiment transfer, Li et al. 2018's released outputs and vaekit runs through one evaluator",
+        load=_load, evaluate=_evaluate, metrics=("acc", "ref", "self", "ref_raw", "ppl"),
+        models={"copy input": Model(make=lambda unit: _Copy(), params=(), doc="the source sentence itself"),
+                **{name: _released(suffix, name) for suffix, name in SYSTEMS.items()},
+                "vaekit": Model(make=lambda unit: _RunTransfer(unit.run), params=(),
+                                run=TrainedRun(example="{model: vaekit, params: {run: runs/text-yelp}}"),
+                                doc="a trained vaekit text run (params: run, or config + set to train one)")},
+        options={"data": UnderDataRoot("text/yelp")}, describe=_describe),
+}
+
+__all__ = ["MODELS", "PROTOCOLS", "SYSTEMS", "load_references", "load_system", "train_judges", "vaekit_outputs"]

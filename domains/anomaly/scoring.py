@@ -27,6 +27,8 @@ from vaekit.core.errors import ConfigError
 from vaekit.core.objectives import iwae_nll
 from vaekit.core.types import Batch
 
+from ..seeding import eval_mode, seeded
+
 ScoreKind = Literal["elbo", "iwae", "recon_prob"]
 SCORES = ("elbo", "iwae", "recon_prob")
 
@@ -41,14 +43,8 @@ def _seeded_eval(model, seed: int) -> Iterator[torch.device]:
     """Eval mode (dropout off) and a private generator state seeded with ``seed``; the
     model's mode and the caller's random stream are restored afterwards."""
     device = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    try:
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            yield device
-    finally:
-        model.train(was)
+    with eval_mode(model), seeded(seed, device):
+        yield device
 
 
 @torch.no_grad()

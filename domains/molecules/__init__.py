@@ -16,16 +16,12 @@ from __future__ import annotations
 from ..lazy import lazy_exports
 
 __getattr__, __all__ = lazy_exports(__name__, {
-    "moses_metrics": ".moses",
-    "load_molecules": ".loading",
-    "MoleculesDataConfig": ".loading",
-    "decode_tokens": ".datasets",
-    "read_molecule_file": ".io",
-    "scaffold_split": ".splits",
-    "get_tokenizer": ".tokenizers",
-    "smiles_to_graph": ".graphs",
-    "compute_properties": ".properties",
-    "smiles_properties": ".properties",
-    "design": None,
-    "moses": None,
-})
+    ".moses": ["moses_metrics"],
+    ".loading": ["load_molecules", "MoleculesDataConfig"],
+    ".datasets": ["decode_tokens"],
+    ".io": ["read_molecule_file"],
+    ".splits": ["scaffold_split"],
+    ".tokenizers": ["get_tokenizer"],
+    ".graphs": ["smiles_to_graph"],
+    ".properties": ["compute_properties", "smiles_properties"],
+}, submodules=["design", "moses"])

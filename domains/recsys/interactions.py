@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence
 
 import numpy as np
 
@@ -60,6 +60,18 @@ def binarize(df: "pandas.DataFrame", threshold: Optional[float] = 4.0) -> "panda
     return df.loc[~df.duplicated(["user", "item"])].reset_index(drop=True)
 
 
+def _drop_rare(df: "pandas.DataFrame", column: str, minimum: int, parts: List[str]) -> "pandas.DataFrame":
+    """The rows whose ``column`` value has at least ``minimum`` rows; what was dropped is appended to ``parts``."""
+    if minimum <= 0:
+        return df
+    counts = df[column].value_counts()
+    rare = counts.index[counts.to_numpy() < minimum]
+    keep = ~df[column].isin(rare).to_numpy()
+    if len(rare):
+        parts.append(f"{len(rare)} {column}s with fewer than {minimum} rows ({int((~keep).sum())} rows)")
+    return df.loc[keep]
+
+
 def filter_min_counts(df: "pandas.DataFrame", min_user: int = 5, min_item: int = 0) -> "pandas.DataFrame":
     """Drop items with fewer than ``min_item`` rows, then users with fewer than ``min_user`` rows.
 
@@ -85,21 +97,9 @@ def filter_min_counts(df: "pandas.DataFrame", min_user: int = 5, min_item: int =
     min_user = _check_int(min_user, "min_user", "filter_min_counts")
     min_item = _check_int(min_item, "min_item", "filter_min_counts")
     n0 = len(df)
-    parts = []
-    if min_item > 0:
-        counts = df["item"].value_counts()
-        rare = counts.index[counts.to_numpy() < min_item]
-        keep = ~df["item"].isin(rare).to_numpy()
-        if len(rare):
-            parts.append(f"{len(rare)} items with fewer than {min_item} rows ({int((~keep).sum())} rows)")
-        df = df.loc[keep]
-    if min_user > 0:
-        counts = df["user"].value_counts()
-        rare = counts.index[counts.to_numpy() < min_user]
-        keep = ~df["user"].isin(rare).to_numpy()
-        if len(rare):
-            parts.append(f"{len(rare)} users with fewer than {min_user} rows ({int((~keep).sum())} rows)")
-        df = df.loc[keep]
+    parts: List[str] = []
+    df = _drop_rare(df, "item", min_item, parts)  # items first, then users (Liang et al.'s order)
+    df = _drop_rare(df, "user", min_user, parts)
     if parts:
         warnings.warn(f"filter_min_counts: removed {n0 - len(df)} of {n0} rows: " + ", then ".join(parts) + ".",
                       stacklevel=2)

@@ -34,22 +34,23 @@ def snn(generated: Sequence[MolLike], reference, n_jobs: int = 1, device: str = 
     return float(np.mean(ref.nearest_index(device).max_similarity(fps)))
 
 
+def _count_similarity(generated: Sequence[MolLike], reference, where: str, part: str, feature: str,
+                      n_jobs: int) -> float:
+    """Cosine similarity of the ``feature`` counts of ``generated`` and the reference's ``part`` counts."""
+    ref = _reference_arg(reference, f"{where}: reference", (part,), n_jobs)
+    with _quiet_rdkit(), _mapper(n_jobs, where) as pmap:
+        gen = _featurize_set(_as_list(generated, f"{where}: generated"), (feature,), pmap, f"{where}: generated")
+    return cos_similarity(getattr(ref, part), gen.counter(feature))
+
+
 def frag_similarity(generated: Sequence[MolLike], reference, n_jobs: int = 1) -> float:
     """Cosine similarity of BRICS fragment counts (Frag)."""
-    ref = _reference_arg(reference, "frag_similarity: reference", ("frag",), n_jobs)
-    with _quiet_rdkit(), _mapper(n_jobs, "frag_similarity") as pmap:
-        gen = _featurize_set(_as_list(generated, "frag_similarity: generated"), ("fragments",), pmap,
-                             "frag_similarity: generated")
-    return cos_similarity(ref.frag, gen.counter("fragments"))
+    return _count_similarity(generated, reference, "frag_similarity", "frag", "fragments", n_jobs)
 
 
 def scaf_similarity(generated: Sequence[MolLike], reference, n_jobs: int = 1) -> float:
     """Cosine similarity of Bemis-Murcko scaffold (>= 2 rings) counts (Scaf)."""
-    ref = _reference_arg(reference, "scaf_similarity: reference", ("scaf",), n_jobs)
-    with _quiet_rdkit(), _mapper(n_jobs, "scaf_similarity") as pmap:
-        gen = _featurize_set(_as_list(generated, "scaf_similarity: generated"), ("scaffold",), pmap,
-                             "scaf_similarity: generated")
-    return cos_similarity(ref.scaf, gen.counter("scaffold"))
+    return _count_similarity(generated, reference, "scaf_similarity", "scaf", "scaffold", n_jobs)
 
 
 def fcd(generated: Sequence[str], reference, device: str = "cpu", batch_size: int = 512) -> float:

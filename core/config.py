@@ -249,14 +249,21 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
     out = copy.deepcopy(data)
     for item in overrides:
         parts, value = parse_override(item)
-        node = out
-        for i, part in enumerate(parts[:-1]):
-            nxt = node.get(part)
-            if nxt is None:
-                nxt = node[part] = {}
-            if not isinstance(nxt, dict):
-                raise ConfigError(f"--set {item!r}: {'.'.join(parts[:i + 1])} is {nxt!r}, not a mapping, "
-                                  f"so it has no key {parts[i + 1]!r}.")
-            node = nxt
-        node[parts[-1]] = value
+        set_key(out, ".".join(parts), value, where=f"--set {item!r}: ")
     return out
+
+
+def set_key(data: dict, key: str, value: Any, where: str = "") -> None:
+    """Set dotted ``key`` (e.g. ``model.encoder.params.hidden_dims``) of the nested mapping
+    ``data`` in place, creating mappings as needed; ``where`` prefixes the error message."""
+    parts = key.split(".")
+    node = data
+    for i, part in enumerate(parts[:-1]):
+        nxt = node.get(part)
+        if nxt is None:
+            nxt = node[part] = {}
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"{where}{'.'.join(parts[:i + 1])} is {nxt!r}, not a mapping, "
+                              f"so it has no key {parts[i + 1]!r}.")
+        node = nxt
+    node[parts[-1]] = value

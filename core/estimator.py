@@ -31,7 +31,7 @@ from typing import Any, Callable, ClassVar, Dict, Literal, Mapping, Optional, Tu
 
 import torch
 
-from .config import from_dict
+from .config import from_dict, set_key
 from .errors import ConfigError
 from .types import DataBundle
 
@@ -213,22 +213,6 @@ def packaged(path: Union[str, Path]) -> Dict[str, Any]:
     return copy.deepcopy(_read_packaged(str(path)))
 
 
-def set_key(cfg: Dict[str, Any], key: str, value: Any) -> None:
-    """Set dotted ``key`` (``"model.encoder.params.hidden_dims"``) of the nested mapping
-    ``cfg`` in place, creating mappings on the way."""
-    node = cfg
-    parts = key.split(".")
-    for i, part in enumerate(parts[:-1]):
-        nxt = node.get(part)
-        if nxt is None:
-            nxt = node[part] = {}
-        if not isinstance(nxt, dict):
-            raise ConfigError(f"{'.'.join(parts[:i + 1])}: is {nxt!r}, not a mapping, so it has no key "
-                              f"{parts[i + 1]!r}.")
-        node = nxt
-    node[parts[-1]] = value
-
-
 def get_key(cfg: Mapping[str, Any], key: str, default: Any = None) -> Any:
     """The value of dotted ``key`` in the nested mapping ``cfg`` (``default`` when absent)."""
     node: Any = cfg
@@ -247,6 +231,18 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         return value.item()
     return value
+
+
+#: The arguments every facade shares (scikit-learn's and PyOD's names) -> their config keys.
+TRAIN_KEYS: Dict[str, str] = {
+    "epochs": "fit.epochs",
+    "batch_size": "train.batch_size",
+    "lr": "train.lr",
+    "weight_decay": "train.weight_decay",
+    "device": "train.device",
+    "random_state": "train.seed",
+    "verbose": "train.progress",
+}
 
 
 class ConfigEstimator:
@@ -282,12 +278,15 @@ class ConfigEstimator:
         return value
 
     def config_overrides(self) -> Dict[str, Any]:
-        """Dotted key -> value for every argument not left at :data:`FROM_CONFIG`."""
+        """Dotted key -> value for every argument not left at :data:`FROM_CONFIG`
+        (``verbose`` as a bool)."""
         out: Dict[str, Any] = {}
         for name, keys in self.config_keys.items():
             value = getattr(self, name)
             if value is FROM_CONFIG:
                 continue
+            if name == "verbose":  # scikit-learn's verbosity level; the trainer's progress bar is on/off
+                value = bool(value)
             for key in (keys,) if isinstance(keys, str) else keys:
                 out[key] = _plain(value)
         return out

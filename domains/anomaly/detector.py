@@ -39,7 +39,8 @@ from sklearn.exceptions import NotFittedError as _SkNotFitted
 from vaekit.core.data import ArrayDataset, collate_arrays
 from vaekit.core.errors import ConfigError
 from vaekit.core.errors import NotFittedError as _VkNotFitted
-from vaekit.core.estimator import FROM_CONFIG, ConfigEstimator, fit_vae, packaged, set_key
+from vaekit.core.config import set_key
+from vaekit.core.estimator import FROM_CONFIG, TRAIN_KEYS, ConfigEstimator, fit_vae, packaged
 from vaekit.core.types import DataBundle, DataInfo
 
 from .preprocess import SCALINGS, TabularPreprocessor
@@ -165,8 +166,8 @@ class VAEDetector(ConfigEstimator, BaseDetector):
     >>> det.explain(X_test[:3])                                 # doctest: +SKIP
     """
 
-    #: argument -> the keys of ``anomaly:detector`` it sets (``trim``, ``latent_dim`` and
-    #: ``verbose`` are resolved in :meth:`config_overrides`).
+    #: argument -> the keys of ``anomaly:detector`` it sets (``trim=None`` is resolved in
+    #: :meth:`config_overrides`, ``latent_dim`` in :meth:`member_config`).
     config_keys = {
         "categorical_columns": "data.categorical_columns",
         "hidden_dims": ("model.encoder.params.hidden_dims", "model.decoder.params.hidden_dims"),
@@ -174,14 +175,8 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         "min_scale": "model.likelihood.params.min_scale",
         "trim": ("objective.trim", "model.likelihood.params.scale_trim"),
         "beta": "objective.beta",
-        "epochs": "fit.epochs",
         "min_steps": "fit.min_steps",
-        "batch_size": "train.batch_size",
-        "lr": "train.lr",
-        "weight_decay": "train.weight_decay",
-        "device": "train.device",
-        "random_state": "train.seed",
-        "verbose": "train.progress",
+        **TRAIN_KEYS,
         "score": "eval.options.score",
         "n_score_samples": "eval.options.n_score_samples",
     }
@@ -221,14 +216,12 @@ class VAEDetector(ConfigEstimator, BaseDetector):
 
     def config_overrides(self) -> Dict[str, Any]:
         """The arguments as dotted config keys; ``trim=None`` becomes the contamination (capped
-        at 0.4) and ``verbose`` a bool. ``latent_dim`` depends on the table: see
+        at 0.4). ``latent_dim`` depends on the table: see
         :meth:`member_config`."""
         out = super().config_overrides()
         if self.trim is None:
             trim = self._trim_fraction()
             out.update({"objective.trim": trim, "model.likelihood.params.scale_trim": trim})
-        if self.verbose is not FROM_CONFIG:
-            out["train.progress"] = bool(self.verbose)
         return out
 
     def member_config(self, scaling: str, n_columns: int) -> Dict[str, Any]:

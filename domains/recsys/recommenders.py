@@ -15,7 +15,7 @@ import numpy as np
 
 from vaekit.core.data import SparseRowDataset, collate_sparse_rows
 from vaekit.core.errors import ConfigError
-from vaekit.core.estimator import FROM_CONFIG, ConfigEstimator, fit_vae, get_key, packaged
+from vaekit.core.estimator import FROM_CONFIG, TRAIN_KEYS, ConfigEstimator, fit_vae, get_key, packaged
 from vaekit.core.types import DataBundle
 
 from .baselines import Recommender
@@ -86,13 +86,7 @@ class MultVAERecommender(ConfigEstimator, _ValidatedFit):
         "latent_dim": "model.latent_dim",
         "hidden_dims": "model.encoder.params.hidden_dims",
         "dropout": "model.encoder.params.input_dropout",
-        "epochs": "fit.epochs",
-        "batch_size": "train.batch_size",
-        "lr": "train.lr",
-        "weight_decay": "train.weight_decay",
-        "device": "train.device",
-        "random_state": "train.seed",
-        "verbose": "train.progress",
+        **TRAIN_KEYS,
     }
 
     def __init__(self, latent_dim: int = FROM_CONFIG, hidden_dims: Sequence[int] = FROM_CONFIG,
@@ -149,8 +143,6 @@ class MultVAERecommender(ConfigEstimator, _ValidatedFit):
         out = super().config_overrides()
         if "model.encoder.params.hidden_dims" in out:
             out["model.decoder.params.hidden_dims"] = list(reversed(out["model.encoder.params.hidden_dims"]))
-        if self.verbose is not FROM_CONFIG:
-            out["train.progress"] = bool(self.verbose)
         if self.beta_cap is not FROM_CONFIG or self.total_anneal_steps is not FROM_CONFIG:
             out["objective.beta"] = liang_beta(*self._anneal())
         return out

@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from vaekit.core.config import from_dict
+from vaekit.core.config import from_dict, set_key
 from vaekit.core.data import ArrayDataset, collate_arrays
 from vaekit.core.errors import ConfigError
-from vaekit.core.estimator import (FROM_CONFIG, ConfigEstimator, FitConfig, fit_vae, get_key, resolve_train,
-                                   set_key)
+from vaekit.core.estimator import FROM_CONFIG, ConfigEstimator, FitConfig, fit_vae, get_key, resolve_train
 from vaekit.core.objectives import ELBO
 from vaekit.core.trainer import TrainConfig, fit
 from vaekit.core.types import DataBundle, DataInfo
@@ -33,10 +32,12 @@ CFG = {
 
 class Toy(ConfigEstimator):
     config_keys = {"hidden_dims": ("model.encoder.params.hidden_dims", "model.decoder.params.hidden_dims"),
-                   "epochs": "fit.epochs", "lr": "train.lr", "absent": "train.nothing_here"}
+                   "epochs": "fit.epochs", "lr": "train.lr", "absent": "train.nothing_here",
+                   "verbose": "train.progress"}
 
-    def __init__(self, hidden_dims=FROM_CONFIG, epochs=FROM_CONFIG, lr=FROM_CONFIG, absent=FROM_CONFIG):
-        self.hidden_dims, self.epochs, self.lr, self.absent = hidden_dims, epochs, lr, absent
+    def __init__(self, hidden_dims=FROM_CONFIG, epochs=FROM_CONFIG, lr=FROM_CONFIG, absent=FROM_CONFIG,
+                 verbose=FROM_CONFIG):
+        self.hidden_dims, self.epochs, self.lr, self.absent, self.verbose = hidden_dims, epochs, lr, absent, verbose
 
     def packaged_config(self):
         return copy.deepcopy(CFG)
@@ -73,6 +74,7 @@ def test_arguments_map_onto_dotted_keys_and_defaults_come_from_the_config():
     assert cfg["model"]["encoder"]["params"]["hidden_dims"] == [5, 3]  # tuples as YAML lists, both keys
     assert cfg["model"]["decoder"]["params"]["hidden_dims"] == [5, 3]
     assert cfg["train"]["lr"] == 0.5 and cfg["fit"]["epochs"] == 3
+    assert Toy(verbose=2).run_config()["train"]["progress"] is True  # a verbosity level, as a bool
     assert CFG["train"]["lr"] == 0.01  # the packaged mapping is not modified
     assert Toy().param("epochs") == 3 and est.param("lr") == 0.5 and Toy().run_config() == CFG
     with pytest.raises(ConfigError, match=r"Toy\(absent=...\).*train.nothing_here"):
@@ -88,7 +90,7 @@ def test_dotted_keys():
     d = {"a": {"b": 1}}
     set_key(d, "a.c.d", 2)
     assert d == {"a": {"b": 1, "c": {"d": 2}}} and get_key(d, "a.c.d") == 2 and get_key(d, "a.x", "no") == "no"
-    with pytest.raises(ConfigError, match="a.b: is 1, not a mapping"):
+    with pytest.raises(ConfigError, match="a.b is 1, not a mapping"):
         set_key(d, "a.b.c", 3)
 
 

@@ -28,6 +28,7 @@ from typing import Any, Dict, Iterable, List, Optional
 import torch
 from torch import Tensor
 
+from .distributions import concat, log_prob_per_example, needs_inversion, rsample
 from .objectives import iwae_nll
 from .types import Batch
 
@@ -63,14 +64,12 @@ def mutual_information(model, batches: Iterable[Batch], max_examples: int = 1000
     Flow posteriors use at most :data:`FLOW_MI_EXAMPLES` examples; planar and radial flows,
     which have no closed-form inverse, give ``nan``.
     """
-    from .heads import FlowPosterior
-
     qs: List[Any] = []
     n = 0
     for batch in batches:
         batch = batch.to(device)
         q = model.encode(batch.encoder_input, batch.cond, batch.mask)
-        if isinstance(q, FlowPosterior):
+        if needs_inversion(q):  # each cross density inverts the flow
             max_examples = min(max_examples, FLOW_MI_EXAMPLES)
         qs.append(q)
         n += len(batch)
@@ -78,58 +77,20 @@ def mutual_information(model, batches: Iterable[Batch], max_examples: int = 1000
             break
     if n < 2:
         return float("nan")
-    q = _cat_posteriors(qs, max_examples)
+    q = concat(qs, max_examples)
     n = q.batch_shape[0]
-    z = _sample(q, generator)
+    z = rsample(q, generator=generator)
     try:
-        log_q_own = _log_q(q, z)  # (N,)
+        log_q_own = log_prob_per_example(q, z)  # (N,)
         agg = []
         step = max(1, int(2 ** 24 // max(1, n * int(torch.tensor(q.batch_shape[1:] + q.event_shape).prod()))))
         for i in range(0, n, step):
             zi = z[i:i + step]
-            cross = _log_q(q, zi.unsqueeze(1))  # (chunk, N): log q(z_i | x_j)
+            cross = log_prob_per_example(q, zi.unsqueeze(1))  # (chunk, N): log q(z_i | x_j)
             agg.append(torch.logsumexp(cross, dim=1) - math.log(n))
     except NotImplementedError:  # a flow without a closed-form inverse
         return float("nan")
     return float((log_q_own - torch.cat(agg)).mean())
-
-
-def _log_q(q, z: Tensor) -> Tensor:
-    """``log q(z)`` summed over the latent units."""
-    from .heads import FlowPosterior
-
-    return q.log_prob(z) if isinstance(q, FlowPosterior) else q.log_prob(z).sum(-1)
-
-
-def _cat_posteriors(qs: list, limit: int):
-    from torch.distributions import Categorical, Normal
-
-    from .heads import FlowPosterior
-
-    first = qs[0]
-    if isinstance(first, FlowPosterior):
-        base = _cat_posteriors([q.base for q in qs], limit)
-        ctx = None if first.context is None else torch.cat([q.context for q in qs])[:limit]
-        return FlowPosterior(base, first.flows, ctx)
-    if isinstance(first, Normal):
-        return Normal(torch.cat([q.loc for q in qs])[:limit], torch.cat([q.scale for q in qs])[:limit],
-                      validate_args=False)
-    if isinstance(first, Categorical):
-        return Categorical(logits=torch.cat([q.logits for q in qs])[:limit], validate_args=False)
-    raise TypeError(f"mutual_information: unsupported posterior type {type(first).__name__}")
-
-
-def _sample(q, generator):
-    from torch.distributions import Normal
-
-    from .heads import FlowPosterior
-
-    if isinstance(q, FlowPosterior):
-        return q.rsample_and_log_prob(generator=generator)[0]
-    if isinstance(q, Normal):
-        return q.loc + q.scale * torch.randn(q.loc.shape, generator=generator, device=q.loc.device)
-    p = q.probs.reshape(-1, q.probs.shape[-1])
-    return torch.multinomial(p, 1, generator=generator).reshape(q.probs.shape[:-1])
 
 
 IW_ROWS_PER_PASS = 1024

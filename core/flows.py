@@ -10,8 +10,11 @@ Every flow maps ``z (..., B, D) -> (z', log_det (..., B))`` where ``log_det`` is
   Variational Lossy Autoencoder, Chen et al. 2017), whose density is one parallel pass of the
   autoregressive map ``z -> eps``.
 
-KL terms with a flow on either side have no closed form; the heads return the Monte-Carlo
-estimate ``log q(z|x) - log p(z)`` and mark it ``kl_is_analytic=False``.
+Both are ``TransformedDistribution`` s over a :class:`FlowTransform` (flows are transforms, as
+in Pyro), so sampling and densities go through :mod:`vaekit.core.distributions` like any other
+family. Flow kinds are registered in :data:`FLOWS`. KL terms with a flow on either side have no
+closed form; the heads return the Monte-Carlo estimate ``log q(z|x) - log p(z)`` and mark it
+``kl_is_analytic=False``.
 """
 from __future__ import annotations
 
@@ -20,9 +23,12 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.distributions import constraints
+from torch.distributions.transforms import Transform
 
 from .errors import ConfigError
 from .nn import activation as activation_module
+from .registry import Registry
 
 
 # ----------------------------------------------------------------------------- MADE
@@ -236,24 +242,33 @@ class RadialFlow(Flow):
         return z + bh[..., None] * diff, log_det
 
 
-FLOW_KINDS = ("iaf", "planar", "radial")
+FLOWS: Registry[nn.ModuleList] = Registry("flow")
+
+
+@FLOWS.register("iaf")
+def _iaf(dim: int, n_flows: int, hidden_dims: Sequence[int], context_dim: int) -> nn.ModuleList:
+    return nn.ModuleList(AutoregressiveAffine(dim, hidden_dims, context_dim, reverse=bool(t % 2), gated=True)
+                         for t in range(n_flows))
+
+
+@FLOWS.register("planar")
+def _planar(dim: int, n_flows: int, hidden_dims: Sequence[int], context_dim: int) -> nn.ModuleList:
+    return nn.ModuleList(PlanarFlow(dim, context_dim) for _ in range(n_flows))
+
+
+@FLOWS.register("radial")
+def _radial(dim: int, n_flows: int, hidden_dims: Sequence[int], context_dim: int) -> nn.ModuleList:
+    return nn.ModuleList(RadialFlow(dim, context_dim) for _ in range(n_flows))
 
 
 def build_flows(kind: str, dim: int, n_flows: int, hidden_dims: Sequence[int], context_dim: int,
                 where: str = "flows") -> nn.ModuleList:
-    """A stack of ``n_flows`` flows of one ``kind`` (``iaf``, ``planar`` or ``radial``)."""
-    if kind not in FLOW_KINDS:
-        from .registry import did_you_mean
-
-        raise ConfigError(f"{where}.flow: unknown flow {kind!r}.{did_you_mean(kind, FLOW_KINDS)} "
-                          f"Valid: {', '.join(FLOW_KINDS)}.")
+    """A stack of ``n_flows`` flows of one registered ``kind`` (:data:`FLOWS`: ``iaf``,
+    ``planar``, ``radial``); ``hidden_dims`` is for the MADE steps of ``iaf``."""
+    builder = FLOWS.get(kind, f"{where}.flow")
     if n_flows < 1:
         raise ConfigError(f"{where}.n_flows: must be >= 1; got {n_flows!r}.")
-    if kind == "iaf":
-        return nn.ModuleList(AutoregressiveAffine(dim, hidden_dims, context_dim, reverse=bool(t % 2), gated=True)
-                             for t in range(n_flows))
-    cls = PlanarFlow if kind == "planar" else RadialFlow
-    return nn.ModuleList(cls(dim, context_dim) for _ in range(n_flows))
+    return builder(dim, n_flows, hidden_dims, context_dim)
 
 
 def apply_flows(flows: nn.ModuleList, z: Tensor, context: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
@@ -270,3 +285,51 @@ def invert_flows(flows: nn.ModuleList, y: Tensor, context: Optional[Tensor] = No
     for f in reversed(flows):
         y = f.inverse(y, context)
     return y
+
+
+class FlowTransform(Transform):
+    """A stack of flows as a :class:`torch.distributions.transforms.Transform` (as Pyro's flows
+    are), so a flow posterior or prior is a ``TransformedDistribution`` (Rezende & Mohamed 2015).
+
+    ``x (..., B, D) -> y``, ``event_dim`` 1. The forward pass computes ``y`` and
+    ``log |det dy/dx|`` together (:func:`apply_flows`); the log-determinant of the pair last
+    computed is kept, so ``TransformedDistribution.log_prob`` right after a forward pass (a
+    sample's density, or an AF prior's ``z -> eps`` map) costs no second pass. The inverse is
+    :func:`invert_flows` (IAF / MAF only; planar and radial raise ``NotImplementedError``).
+
+    Parameters
+    ----------
+    flows : nn.ModuleList
+        :class:`Flow` modules, applied in order.
+    context : Tensor, optional
+        ``(B, C)`` per-example context (amortised flows), or ``None``.
+    """
+
+    domain = constraints.independent(constraints.real, 1)
+    codomain = constraints.independent(constraints.real, 1)
+    bijective = True
+
+    def __init__(self, flows: nn.ModuleList, context: Optional[Tensor] = None):
+        super().__init__(cache_size=0)
+        self.flows, self.context = flows, context
+        self._last: Optional[Tuple[Tensor, Tensor, Tensor]] = None
+
+    def _call(self, x: Tensor) -> Tensor:
+        y, log_det = apply_flows(self.flows, x, self.context)
+        self._last = (x, y, log_det)
+        return y
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return invert_flows(self.flows, y, self.context)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        last = self._last
+        if last is not None and last[0] is x and last[1] is y:
+            return last[2]
+        return apply_flows(self.flows, x, self.context)[1]
+
+    def cat(self, others: Sequence["FlowTransform"], limit: int) -> "FlowTransform":
+        """This stack with the contexts of ``self`` and ``others`` concatenated (first
+        ``limit`` rows): the transform of the examples of several batches together."""
+        ctx = None if self.context is None else torch.cat([self.context] + [o.context for o in others])[:limit]
+        return FlowTransform(self.flows, ctx)

@@ -11,11 +11,12 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.distributions import (Categorical, Distribution, Normal, RelaxedOneHotCategorical, constraints,
+from torch.distributions import (Categorical, Distribution, Normal, RelaxedOneHotCategorical, TransformedDistribution,
                                  kl_divergence)
 
 from .errors import ConfigError
-from .flows import apply_flows, build_flows, invert_flows
+from .distributions import location, log_prob_per_example, rsample, rsample_and_log_prob
+from .flows import FlowTransform, build_flows
 from .registry import Registry
 from .types import LatentSample
 
@@ -66,7 +67,7 @@ def _resolve_prior(prior, prior_module, batch_size: int):
 def _log_prior(prior: Distribution, prior_module, z: Tensor) -> Tensor:
     """``log p(z)`` summed over units, ``(..., B)``; a bare factorised distribution needs no module."""
     if prior_module is None:
-        return prior.log_prob(z).sum(-1)
+        return log_prob_per_example(prior, z)
     return prior_module.log_prob(prior, z)
 
 
@@ -207,54 +208,17 @@ class GumbelSoftmaxHead(LatentHead):
         return z, posterior.log_prob(idx).sum(-1), prior.log_prob(idx).sum(-1)
 
 
-class FlowPosterior(Distribution):
+def flow_posterior(base: Normal, flows: nn.ModuleList, context: Optional[Tensor]) -> TransformedDistribution:
     """``q(z|x)``: a diagonal Gaussian ``base`` pushed through normalizing flows.
 
     ``z_0 ~ base``, ``z = f_T(...f_1(z_0; h)...; h)``; ``log q(z) = log base(z_0) - sum_t
-    log|det df_t/dz|`` (Rezende & Mohamed 2015). ``batch_shape (B,)``, ``event_shape (D,)``:
-    ``log_prob`` is summed over the units. ``log_prob`` of an arbitrary ``z`` inverts the flows
-    (IAF only: ``D`` sequential passes per step; planar/radial have no closed-form inverse).
+    log|det df_t/dz|`` (Rezende & Mohamed 2015). A ``TransformedDistribution`` with
+    ``batch_shape (B,)``, ``event_shape (D,)``: ``log_prob`` is summed over the units; of an
+    arbitrary ``z`` it inverts the flows (IAF only: ``D`` sequential passes per step;
+    planar/radial have no closed-form inverse), of its own samples it needs no inversion
+    (:func:`~vaekit.core.distributions.rsample_and_log_prob`).
     """
-
-    arg_constraints: dict = {}
-    support = constraints.real_vector
-    has_rsample = True
-
-    def __init__(self, base: Normal, flows: nn.ModuleList, context: Optional[Tensor]):
-        self.base, self.flows, self.context = base, flows, context
-        super().__init__(base.batch_shape[:-1], base.batch_shape[-1:], validate_args=False)
-
-    def rsample_and_log_prob(self, sample_shape=torch.Size(), generator: Optional[torch.Generator] = None
-                             ) -> Tuple[Tensor, Tensor]:
-        """Samples ``(*sample_shape, B, D)`` and their ``log q`` ``(*sample_shape, B)``."""
-        b = self.base
-        eps = torch.randn(torch.Size(sample_shape) + b.loc.shape, generator=generator, device=b.loc.device,
-                          dtype=b.loc.dtype)
-        z0 = b.loc + b.scale * eps
-        z, log_det = apply_flows(self.flows, z0, self.context)
-        return z, b.log_prob(z0).sum(-1) - log_det
-
-    def rsample(self, sample_shape=torch.Size()) -> Tensor:
-        return self.rsample_and_log_prob(sample_shape)[0]
-
-    def sample(self, sample_shape=torch.Size()) -> Tensor:
-        with torch.no_grad():
-            return self.rsample(sample_shape)
-
-    def log_prob(self, z: Tensor) -> Tensor:
-        z0 = invert_flows(self.flows, z, self.context)
-        _, log_det = apply_flows(self.flows, z0, self.context)
-        return self.base.log_prob(z0).sum(-1) - log_det
-
-    @property
-    def loc(self) -> Tensor:
-        """The base mean pushed through the flows, ``(B, D)``: the deterministic embedding."""
-        return apply_flows(self.flows, self.base.loc, self.context)[0]
-
-    def moments(self, n_samples: int = 32) -> Tuple[Tensor, Tensor]:
-        """Monte-Carlo mean and variance per unit, ``(B, D)`` each."""
-        z = self.rsample((n_samples,))
-        return z.mean(0), z.var(0)
+    return TransformedDistribution(base, [FlowTransform(flows, context)], validate_args=False)
 
 
 @HEADS.register("flow")
@@ -292,24 +256,27 @@ class FlowHead(GaussianHead):
         self.flows = build_flows(flow, latent_dim, n_flows, hidden_dims, context_dim, where="model.head.params")
         self.moment_samples = int(moment_samples)
 
-    def posterior(self, h: Tensor) -> FlowPosterior:
+    def posterior(self, h: Tensor) -> TransformedDistribution:
         ctx = None if self.context_proj is None else F.elu(self.context_proj(h)).float()
-        return FlowPosterior(super().posterior(h), self.flows, ctx)
+        return flow_posterior(super().posterior(h), self.flows, ctx)
 
     def forward(self, h: Tensor, prior: Distribution, n_samples: int = 1, prior_module=None) -> LatentSample:
         prior, prior_module = _resolve_prior(prior, prior_module, h.shape[0])
         q = self.posterior(h)
-        z, log_q = q.rsample_and_log_prob(() if n_samples == 1 else (n_samples,))
+        z, log_q = rsample_and_log_prob(q, () if n_samples == 1 else (n_samples,))
         kl, analytic, log_p = _kl(q, prior, z, log_q, prior_module)
         return LatentSample(z=z, posterior=q, kl=kl, kl_is_analytic=analytic, log_q=log_q, log_p=log_p)
 
     def mode(self, h: Tensor) -> Tensor:
-        return self.posterior(h).loc
+        """The base mean pushed through the flows, ``(B, D)``: the deterministic embedding."""
+        return location(self.posterior(h))
 
     def unit_moments(self, posterior: Distribution) -> Tuple[Tensor, Tensor]:
-        m, v = posterior.moments(self.moment_samples)
-        return m[..., None], v[..., None]
+        """Monte-Carlo mean and variance per unit from ``moment_samples`` draws (a flow's
+        moments have no closed form)."""
+        z = rsample(posterior, (self.moment_samples,))
+        return z.mean(0)[..., None], z.var(0)[..., None]
 
     def importance_sample(self, posterior, prior, prior_module, k):
-        z, log_q = posterior.rsample_and_log_prob((k,))
+        z, log_q = rsample_and_log_prob(posterior, (k,))
         return z, log_q, _log_prior(prior, prior_module, z)

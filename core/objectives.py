@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional, Union
 import torch
 from torch import Tensor
 
+from .distributions import location
 from .errors import ConfigError
 from .registry import did_you_mean
 from .schedules import Schedule, build_schedule
@@ -90,10 +91,8 @@ def _active_units_in_batch(out: VAEOutput, threshold: float = 0.01) -> int:
     q = out.posterior
     if q.batch_shape[0] < 2:
         return 0
-    if hasattr(q, "loc"):
-        var = q.loc.detach().float().var(0)
-    else:
-        var = q.probs.detach().float().var(0).sum(-1)
+    var = location(q).detach().float().var(0)  # (U,), or (U, C) for categorical units
+    var = var.reshape(var.shape[0], -1).sum(-1)  # a unit's variance summed over its categories
     return int((var > threshold).sum())
 
 

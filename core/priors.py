@@ -10,10 +10,12 @@ from typing import Optional, Sequence
 
 import torch
 from torch import Tensor, nn
-from torch.distributions import Categorical, Distribution, Normal, constraints
+import torch.nn.functional as F
+from torch.distributions import Categorical, Distribution, Normal, TransformedDistribution
 
+from .distributions import log_prob_per_example
 from .errors import ConfigError, DataValidationError
-from .flows import AutoregressiveAffine
+from .flows import AutoregressiveAffine, FlowTransform, invert_flows
 from .nn import MLP
 from .registry import Registry
 
@@ -34,7 +36,11 @@ class Prior(nn.Module):
 
     def log_prob(self, dist: Distribution, z: Tensor) -> Tensor:
         """``log p(z)`` summed over latent units: ``(..., B, D) -> (..., B)``."""
-        return dist.log_prob(z).sum(-1)
+        return log_prob_per_example(dist, z)
+
+    def code(self, sample: Tensor) -> Tensor:
+        """A draw of this prior's distribution as the decoder's latent code ``(n, z_dim)``."""
+        return sample
 
 
 @PRIORS.register("standard_normal")
@@ -99,32 +105,9 @@ class UniformCategorical(Prior):
         idx = z.reshape(*z.shape[:-1], self.n_groups, self.n_categories).argmax(-1)
         return dist.log_prob(idx).sum(-1)
 
-
-class AutoregressiveFlowDistribution(Distribution):
-    """The distribution of an :class:`AutoregressivePrior` for ``B`` examples.
-
-    ``batch_shape (B,)``, ``event_shape (D,)``: ``log_prob`` is already summed over the
-    latent units (a flow prior does not factorise over them).
-    """
-
-    arg_constraints: dict = {}
-    support = constraints.real_vector
-    has_rsample = True
-
-    def __init__(self, prior: "AutoregressivePrior", batch_size: int, device: torch.device):
-        self.prior, self.device = prior, device
-        super().__init__(torch.Size([batch_size]), torch.Size([prior.latent_dim]), validate_args=False)
-
-    def log_prob(self, z: Tensor) -> Tensor:
-        return self.prior.density(z)
-
-    def rsample(self, sample_shape=torch.Size(), generator: Optional[torch.Generator] = None) -> Tensor:
-        eps = torch.randn(self._extended_shape(sample_shape), generator=generator, device=self.device)
-        return self.prior.from_noise(eps)
-
-    def sample(self, sample_shape=torch.Size(), generator: Optional[torch.Generator] = None) -> Tensor:
-        with torch.no_grad():
-            return self.rsample(sample_shape, generator)
+    def code(self, sample: Tensor) -> Tensor:
+        """Class ids ``(n, G)`` -> flattened one-hot codes ``(n, G*C)``."""
+        return F.one_hot(sample, self.n_categories).float().reshape(sample.shape[0], -1)
 
 
 @PRIORS.register("autoregressive_flow")
@@ -161,23 +144,17 @@ class AutoregressivePrior(Prior):
                                    for t in range(n_flows))
         self.register_buffer("_zero", torch.zeros(()), persistent=False)
 
-    def forward(self, batch_size: int, cond: Optional[Tensor] = None) -> Distribution:
-        return AutoregressiveFlowDistribution(self, batch_size, self._zero.device)
+    def forward(self, batch_size: int, cond: Optional[Tensor] = None) -> TransformedDistribution:
+        """``N(0, I)`` pushed through ``g^{-1}``: ``batch_shape (B,)``, ``event_shape (D,)``;
+        ``log_prob`` is one parallel pass of ``g`` (``log N(g(z)) + log|det dg/dz|``)."""
+        loc = self._zero.expand(batch_size, self.latent_dim)
+        base = Normal(loc, torch.ones_like(loc), validate_args=False)
+        return TransformedDistribution(base, [FlowTransform(self.steps).inv], validate_args=False)
 
     def density(self, z: Tensor) -> Tensor:
         """``log p(z)`` for ``z (..., B, D)``, ``(..., B)``."""
-        eps, log_det = z, z.new_zeros(z.shape[:-1])
-        for step in self.steps:
-            eps, ld = step(eps)
-            log_det = log_det + ld
-        return Normal(0.0, 1.0).log_prob(eps).sum(-1) + log_det
+        return self(z.shape[-2]).log_prob(z)
 
     def from_noise(self, eps: Tensor) -> Tensor:
         """``z = g^{-1}(eps)`` (sequential in the latent units)."""
-        z = eps
-        for step in reversed(self.steps):
-            z = step.inverse(z)
-        return z
-
-    def log_prob(self, dist: Distribution, z: Tensor) -> Tensor:
-        return dist.log_prob(z)
+        return invert_flows(self.steps, eps)

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.distributions import Categorical, Distribution, Normal
+from torch.distributions import Distribution
 
 from .config import ComponentConfig
 from . import control, pixelcnn, property_head, recon_losses  # noqa: F401  (register terms, 'pixelcnn')
@@ -21,7 +20,8 @@ from .errors import ConfigError, DataValidationError
 from .heads import HEADS, LatentHead
 from .likelihoods import LIKELIHOODS
 from .nn import ConditionEmbedder
-from .priors import PRIORS, AutoregressiveFlowDistribution, Prior
+from .distributions import rsample
+from .priors import PRIORS, Prior
 from .terms import (ENCODER_WIRED, SEQ_WIRED, Term, TermParts, build_terms, migrate_model_dict,
                     migrate_state_dict, validate_terms)
 from .types import Batch, DataInfo, VAEOutput
@@ -288,17 +288,7 @@ class VAE(nn.Module):
                               f"(needs_input), so there is no p(z) to sample from without data; got a request "
                               f"for {n} samples. Use generate(z) with codes of your own or reconstruct(x).")
         c = self._embed_cond(cond, n, "sample")
-        dist = self.prior(n, c)
-        if isinstance(dist, Normal):
-            eps = torch.randn(dist.loc.shape, generator=generator, device=dist.loc.device)
-            return dist.loc + dist.scale * eps
-        if isinstance(dist, Categorical):
-            p = dist.probs.reshape(-1, dist.probs.shape[-1])
-            idx = torch.multinomial(p, 1, generator=generator).reshape(dist.probs.shape[:-1])
-            return F.one_hot(idx, dist.probs.shape[-1]).float().reshape(n, -1)
-        if isinstance(dist, AutoregressiveFlowDistribution):
-            return dist.sample(generator=generator)
-        return dist.sample()
+        return self.prior.code(rsample(self.prior(n, c), generator=generator))
 
     @torch.no_grad()
     def sample(self, n: int, cond: Optional[Tensor] = None, generator: Optional[torch.Generator] = None,

@@ -1,7 +1,7 @@
 """vaekit.domains.text: sentences, their style, and VAEs that restyle them.
 
-* data (:mod:`.data`): one-sentence-per-line files with a label per file (Yelp style) or a
-  label column, the Yelp references, PTB; word vocabulary with ``<unk>``;
+* data: :mod:`.io` (one-sentence-per-line files with a label per file (Yelp style) or a label
+  column, the Yelp references, PTB) and :mod:`.tokens` (tokens, word vocabulary with ``<unk>``, ids);
 * the ``data`` section and loader (:mod:`.loading`), the generated two-style corpus of the
   embedded default (:mod:`.corpus`);
 * use of a trained model (:mod:`.style`): ``transfer``, ``reconstruct``, ``sample``,

@@ -29,8 +29,8 @@ style ``s`` contains at least one word of ``STYLE_WORDS[s]`` and none of the oth
 :func:`generate_corpus` returns sentences, labels and rewrites; :func:`write_corpus` writes
 the Yelp layout (``sentiment.{train,dev,test}.{0,1}``) plus ``reference.{0,1}``
 (``source<TAB>rewrite``, Li et al. 2018) for the test split, readable with
-:func:`~vaekit.domains.text.data.read_labelled` and
-:func:`~vaekit.domains.text.data.read_references`.
+:func:`~vaekit.domains.text.io.read_labelled` and
+:func:`~vaekit.domains.text.io.read_references`.
 """
 from __future__ import annotations
 
@@ -418,7 +418,7 @@ def write_corpus(directory: PathLike, n_train: int = 20000, n_dev: int = 1000, n
     dict
         ``{"train": {"0": Path, "1": Path}, "dev": {...}, "test": {...},
         "reference": {"0": Path, "1": Path}}``; a split's entry can be passed to
-        :func:`~vaekit.domains.text.data.read_labelled`.
+        :func:`~vaekit.domains.text.io.read_labelled`.
 
     Raises
     ------

@@ -52,7 +52,7 @@ class TextDomain(Domain):
         """``vaekit generate RUN --input FILE --cond style=L``: each line of FILE rewritten in
         style ``L`` (:func:`.style.transfer`), one output line per input line; a model without
         a style code reconstructs the lines instead. ``n`` is not used."""
-        from .data import read_sentences
+        from .io import read_sentences
         from .style import reconstruct, transfer
 
         sentences = read_sentences(input_path)

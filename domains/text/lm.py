@@ -32,7 +32,7 @@ import numpy as np
 
 from vaekit.core.errors import ConfigError, DataValidationError, NotFittedError, fmt_error
 
-from .data import check_sentences
+from .tokens import check_sentences
 
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 _BOS_ID, _EOS_ID, _UNK_ID = 0, 1, 2

@@ -38,7 +38,8 @@ from vaekit.core.types import DataBundle, DataInfo
 from vaekit.core.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocabulary
 
 from ..io import delimiter_of, format_of, strip_gz
-from .data import build_vocab, check_labels, encode_sentences, read_labelled, read_references, read_sentences
+from .io import read_labelled, read_references, read_sentences
+from .tokens import build_vocab, check_labels, encode_sentences
 
 PathSpec = Union[str, List[str], None]
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from vaekit.core.errors import DataValidationError, NotFittedError, fmt_error, require
 
-from .data import check_sentences
+from .tokens import check_sentences
 
 References = Union[Sequence[str], Sequence[Sequence[str]]]
 

@@ -21,7 +21,7 @@ from vaekit.core.errors import DataValidationError, fmt_error
 from vaekit.core.types import DataInfo
 from vaekit.core.vocab import EOS_ID, PAD_ID
 
-from .data import check_sentences, encode_sentences
+from .tokens import check_sentences, encode_sentences
 from .loading import _vocab, decode_ids
 
 Style = Union[str, int]

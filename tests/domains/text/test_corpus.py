@@ -8,7 +8,7 @@ import pytest
 from vaekit.core.errors import ConfigError
 from vaekit.domains.text.corpus import (LABELS, MAX_LEN, MIN_LEN, STYLE_SLOTS, STYLE_WORDS, generate_corpus,
                                         write_corpus)
-from vaekit.domains.text.data import read_labelled, read_references
+from vaekit.domains.text.io import read_labelled, read_references
 
 TOKEN = re.compile(r"^(?:[a-z]+|[.,!])$")  # lower-case words, punctuation as its own token
 

@@ -1,4 +1,4 @@
-"""Tests for vaekit.domains.text.data: readers, tokenisation, vocabulary, encoding, errors."""
+"""Tests for vaekit.domains.text.io and .tokens: readers, tokenisation, vocabulary, encoding, errors."""
 import gzip
 import warnings
 from pathlib import Path
@@ -7,8 +7,8 @@ import pytest
 
 from vaekit.core.errors import ConfigError, DataValidationError
 from vaekit.core.vocab import UNK_ID, Vocabulary
-from vaekit.domains.text.data import (build_vocab, check_labels, encode_sentences, read_labelled, read_ptb,
-                                      read_references, read_sentences, tokenize, yelp_paths)
+from vaekit.domains.text.io import read_labelled, read_ptb, read_references, read_sentences, yelp_paths
+from vaekit.domains.text.tokens import build_vocab, check_labels, encode_sentences, tokenize
 
 SHARED = Path("/work/shared/data/text")
 PTB_TRAIN = SHARED / "ptb" / "ptb.train.txt.gz"

@@ -6,7 +6,7 @@ CrossAligned 20.4 (issue 6; both sides normalised as in vaekit.domains.text.prot
 import pytest
 
 from vaekit.domains.data_root import data_path
-from vaekit.domains.text.data import read_references
+from vaekit.domains.text.io import read_references
 from vaekit.domains.text.metrics import normalise_text, self_bleu
 
 YELP = data_path("text/yelp")

@@ -8,7 +8,9 @@ Shape convention (one rule for every component, tested in tests/core/test_vae.py
 * Posteriors and priors carry no ``Independent`` wrapper: Gaussian latents have
   ``batch_shape == (B, D)``; categorical latents ``batch_shape == (B, G)`` with
   ``event_shape == ()`` over ``C`` categories (relaxed samples are ``(B, G, C)``, flattened
-  to ``(B, G*C)`` for the decoder).
+  to ``(B, G*C)`` for the decoder). A flow (posterior or prior) is a joint density over the
+  units: a ``TransformedDistribution`` with ``batch_shape == (B,)``, ``event_shape == (D,)``.
+  :func:`vaekit.core.distributions.log_prob_per_example` gives ``(..., B)`` for all three.
 * KL is returned per latent unit, ``(B, D)`` or ``(B, G)``; only the objective reduces it
   (free bits needs the per-unit values). A Monte-Carlo KL (no closed form) is ``(B, 1)``.
 * ``recon_nll`` is summed over data dimensions (masked for sequences), in nats.
@@ -38,7 +40,7 @@ class Batch:
         Bool ``(B, T)``, True on real tokens (sequences only).
     y : Tensor, optional
         Labels or properties kept for evaluation and plots. Never fed to the encoder or
-        decoder; a property head (:mod:`vaekit.core.property_head`) learns to predict float
+        decoder; a ``property`` term (:mod:`vaekit.core.property_head`) learns to predict float
         ``y`` ``(B, y_dim)`` from ``z``.
     index : Tensor, optional
         Long ``(B,)`` positions of the examples in their split.

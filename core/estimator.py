@@ -298,3 +298,30 @@ class ConfigEstimator:
         for key, value in self.config_overrides().items():
             set_key(cfg, key, value)
         return cfg
+
+
+def documented_defaults(estimator: ConfigEstimator) -> Dict[str, Tuple[Any, Any]]:
+    """The config-backed arguments whose documented default differs from the packaged one:
+    ``{name: (documented, effective)}`` (empty when the docstring is right).
+
+    A facade's numpydoc ``Parameters`` entry documents its default as YAML in the first
+    line of its description, ``Default ``VALUE``.`` (``Defaults ``A, B``.`` for an entry
+    naming two arguments), so the docstring cannot drift from the YAML unnoticed (the check
+    scikit-learn's ``check_docstring_parameters`` does for signatures).
+    """
+    import inspect
+    import re
+
+    import yaml
+
+    doc = inspect.cleandoc(type(estimator).__doc__ or "")
+    out: Dict[str, Tuple[Any, Any]] = {}
+    for names, text in re.findall(r"^(\w[\w, ]*) : [^\n]*\n    Defaults? ``([^`]*)``", doc, re.M):
+        values = yaml.safe_load(f"[{text}]")
+        for name, documented in zip([n.strip() for n in names.split(",")], values):
+            if name not in estimator.config_keys:
+                continue
+            effective = _plain(estimator.param(name))
+            if documented != effective:
+                out[name] = (documented, effective)
+    return out

@@ -93,9 +93,9 @@ class VAEDetector(ConfigEstimator, BaseDetector):
     latent_dim : int, optional
         ``None``: ``clip(n_columns // 4, 2, 16)``.
     hidden_dims : sequence of int
-        Widths of the encoder's (and, mirrored, the decoder's) hidden layers.
+        Default ``[64]``. Widths of the encoder's (and, mirrored, the decoder's) hidden layers.
     epochs : int
-        [10] Passes over the training rows (the number of optimizer steps is
+        Default ``10``. Passes over the training rows (the number of optimizer steps is
         ``ceil(epochs * n / batch_size)``, at least ``min_steps``). Short training is
         deliberate: the longer a model trains on contaminated rows, the better it learns to
         reconstruct the anomalies among them, and on the ADBench tables (whose anomalies are
@@ -105,38 +105,39 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         below the deviations that matter, e.g. ``epochs=300, lr=1e-2, min_scale=0.05``
         (tests/domains/anomaly/test_detector.py plants such anomalies).
     min_steps : int
-        [50] So that tiny tables still get a trained model.
+        Default ``50``. So that tiny tables still get a trained model.
     batch_size : int
-        [128] Capped at the number of rows (a table smaller than a batch trains full-batch).
+        Default ``128``. Capped at the number of rows (a table smaller than a batch trains
+        full-batch).
     lr, weight_decay : float
-        [1e-3, 0] Adam; the learning rate follows a cosine schedule.
+        Defaults ``0.001, 0``. Adam; the learning rate follows a cosine schedule.
     beta : float
-        [1] KL weight; 1 is the ELBO.
+        Default ``1``. KL weight; 1 is the ELBO.
     trim : float, optional
-        [0.4] Fraction of each batch left out of the loss (the worst-explained records); ``None``
-        uses ``contamination`` (capped at 0.4); 0 trains on every record. The default 0.4
-        sits above the contamination of most real tables; benchmarks/RESULTS.md measures
-        0 to 0.4.
+        Default ``0.4``. Fraction of each batch left out of the loss (the worst-explained
+        records); ``None`` uses ``contamination`` (capped at 0.4); 0 trains on every record.
+        The default sits above the contamination of most real tables; benchmarks/RESULTS.md
+        measures 0 to 0.4.
     score : {"elbo", "iwae", "recon_prob"}
-        [elbo] The anomaly score (see :mod:`~vaekit.domains.anomaly.scoring`).
+        Default ``elbo``. The anomaly score (see :mod:`~vaekit.domains.anomaly.scoring`).
     n_score_samples : int
-        [16] Posterior draws per record when scoring.
+        Default ``16``. Posterior draws per record when scoring.
     dropout : float
-        [0] In the encoder's and decoder's hidden layers.
+        Default ``0``. In the encoder's and decoder's hidden layers.
     min_scale : float
-        [0.3] Lower bound of the likelihood's per-column standard deviation, in scaled units (the
-        scale itself is the column's RMS residual on the rows the trimmed loss keeps,
-        Rybkin et al. 2021): a deviation smaller than ``min_scale`` column standard
+        Default ``0.3``. Lower bound of the likelihood's per-column standard deviation, in
+        scaled units (the scale itself is the column's RMS residual on the rows the trimmed
+        loss keeps, Rybkin et al. 2021): a deviation smaller than ``min_scale`` column standard
         deviations never looks alarming, so a column that the model reconstructs almost
         exactly (e.g. a discrete grade that is mostly 1) cannot make every rare but normal
         value look infinitely unlikely. 0.2-0.4 scored alike on the medical tables
         (benchmarks/RESULTS.md); lower it to detect finer breaks of correlations.
     device : str
-        [cpu] ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        Default ``cpu``. ``"cpu"``, ``"cuda"`` or ``"auto"``.
     random_state : int
-        [0] Seeds initialisation, batch order and the scoring draws.
+        Default ``0``. Seeds initialisation, batch order and the scoring draws.
     verbose : int
-        [0] 0: silent; 1: progress bar.
+        Default ``0``. 0: silent; 1: progress bar.
 
     Attributes
     ----------

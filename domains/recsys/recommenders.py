@@ -51,25 +51,27 @@ class MultVAERecommender(ConfigEstimator, _ValidatedFit):
     Parameters
     ----------
     latent_dim : int
-        [200]
+        Default ``200``.
     hidden_dims : sequence of int
-        [(600,)] Encoder widths (decoder mirrored); ``[n_items -> 600 -> 200 -> 600 -> n_items]``.
+        Default ``[600]``. Encoder widths (decoder mirrored): ``[n_items -> 600 -> 200 -> 600 ->
+        n_items]``.
     dropout : float
-        [0.5] Dropout on the L2-normalised input.
+        Default ``0.5``. Dropout on the L2-normalised input.
     beta_cap : float
-        [0.2] The KL weight grows by ``1 / total_anneal_steps`` per update up to ``beta_cap``.
+        Default ``0.2``. The KL weight grows by ``1 / total_anneal_steps`` per update up to
+        ``beta_cap``.
     total_anneal_steps : int
-        [200,000]
+        Default ``200000``.
     epochs, batch_size : int
-        [200, 500]
+        Defaults ``200, 500``.
     lr, weight_decay : float
-        [1e-3, 0] Adam.
+        Defaults ``0.001, 0``. Adam.
     device : str
-        [cpu]
+        Default ``cpu``.
     random_state : int
-        [98765]
+        Default ``98765``.
     verbose : int
-        [0] 1: progress bar.
+        Default ``0``. 1: progress bar.
 
     Attributes
     ----------

@@ -113,3 +113,20 @@ def test_fit_vae_is_the_trainer_on_the_resolved_config_and_keeps_the_callers_rng
 def test_fit_vae_caps_the_batch_at_a_small_training_set():
     _, train = fit_vae(CFG, bundle(n=10))
     assert train.batch_size == 10 and train.max_steps == 5  # ceil(3 * 10 / 10) = 3 < min_steps 5
+
+
+def test_documented_defaults_are_checked_against_the_config():
+    from vaekit.core.estimator import documented_defaults
+
+    class Doc(Toy):
+        """Toy.
+
+        Parameters
+        ----------
+        epochs, lr : int
+            Defaults ``3, 0.01``. Passes; step size.
+        hidden_dims : list
+            Default ``[9]``. Wrong on purpose.
+        """
+
+    assert documented_defaults(Doc()) == {"hidden_dims": ([9], [8])}

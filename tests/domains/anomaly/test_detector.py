@@ -244,3 +244,9 @@ def test_vaekit_train_of_a_member_config_trains_the_members_model(tmp_path):
     assert train.max_steps == max(5, -(-2 * len(data.train) // 128))
     for (k, a), b in zip(mine.state_dict().items(), model.state_dict().values()):
         assert torch.equal(a, b), k
+
+
+def test_documented_defaults_are_the_packaged_ones():
+    from vaekit.core.estimator import documented_defaults
+
+    assert documented_defaults(VAEDetector()) == {}

@@ -54,3 +54,9 @@ def test_vaekit_train_of_the_facades_config_trains_the_facades_model(tmp_path):
         rec.fit(data.train.x, X_val=data.val.x, X_val_target=data.val.y)
     for (k, a), b in zip(rec.model_.state_dict().items(), model.state_dict().values()):
         assert torch.equal(a, b), k
+
+
+def test_documented_defaults_are_the_packaged_ones():
+    from vaekit.core.estimator import documented_defaults
+
+    assert documented_defaults(MultVAERecommender()) == {}

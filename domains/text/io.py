@@ -40,6 +40,14 @@ YELP_SOURCES = ("shen2017", "li2018")
 _GLOB_CHARS = "*?["
 
 
+def _nonblank_lines(path: PathLike) -> Tuple[str, List[Tuple[int, str]], int]:
+    """(where, the non-blank lines with their 1-based numbers, the number of blank lines) of a text file."""
+    where = str(path)
+    lines = _read_lines(check_file(path, where), where)
+    kept = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+    return where, kept, len(lines) - len(kept)
+
+
 def _read_lines(path: Path, where: str) -> List[str]:
     """All lines of a UTF-8 text file (gzip when the name ends in ``.gz``), newlines removed."""
     try:
@@ -75,16 +83,8 @@ def read_sentences(path: PathLike, lowercase: bool = False) -> List[str]:
     UserWarning
         Once, with their count, when blank lines are skipped.
     """
-    where = str(path)
-    path = check_file(path, where)
-    out: List[str] = []
-    blank = 0
-    for line in _read_lines(path, where):
-        s = line.strip()
-        if not s:
-            blank += 1
-            continue
-        out.append(s.lower() if lowercase else s)
+    where, lines, blank = _nonblank_lines(path)
+    out = [line.strip().lower() if lowercase else line.strip() for _, line in lines]
     if not out:
         raise DataValidationError(fmt_error(where, "the file must hold at least one sentence (one per line)",
                                             f"{blank} blank line(s)", "Point it to a non-empty sentence file."))
@@ -137,17 +137,12 @@ def read_references(path: PathLike) -> Tuple[List[str], List[str]]:
     Warns
     -----
     UserWarning
-        Once, with their count, when blank lines are skipped.
+        Once, with their count, when blank lines (no pair) are skipped.
     """
-    where = str(path)
-    path = check_file(path, where)
+    where, lines, blank = _nonblank_lines(path)
     sources: List[str] = []
     refs: List[str] = []
-    blank = 0
-    for n, line in enumerate(_read_lines(path, where), start=1):
-        if not line.strip():
-            blank += 1
-            continue
+    for n, line in lines:
         if "\t" not in line:
             raise DataValidationError(fmt_error(f"{where}, line {n}", "each line must be 'source<TAB>rewrite'",
                                                 line[:80], "Separate the source and the reference with a tab."))

@@ -158,33 +158,18 @@ def test_read_unknown_column_lists_columns_and_suggests(tmp_path):
         read_interactions(p, rating_col="score")
 
 
-def test_read_no_user_column_and_ambiguous(tmp_path):
-    p = _write(tmp_path / "r.csv", "who,item\na,1\n")
-    with pytest.raises(DataValidationError, match=r"no user column.*'who'.*user_col"):
-        read_interactions(p)
-    p = _write(tmp_path / "r2.csv", "user,uid,item\na,b,1\n")
-    with pytest.raises(DataValidationError, match=r"more than one column looks like the user.*user_col"):
-        read_interactions(p)
-
-
-def test_read_non_numeric_rating_names_row_and_value(tmp_path):
-    p = _write(tmp_path / "r.csv", "userId,movieId,rating\n1,2,4\n1,3,five\n2,3,x\n")
-    with pytest.raises(DataValidationError, match=r"rating column 'rating'.*2 of 3 rows.*data row 2.*'five'"):
-        read_interactions(p)
-    p = _write(tmp_path / "r2.csv", "userId,movieId,rating\n1,2,4\n1,3,\n")
-    with pytest.raises(DataValidationError, match=r"rating.*missing.*rows \[2\]"):
-        read_interactions(p)
-    p = _write(tmp_path / "t.csv", "userId,movieId,timestamp\n1,2,yesterday-ish\n")
-    with pytest.raises(DataValidationError, match=r"time column.*'yesterday-ish'"):
-        read_interactions(p)
-
-
-def test_read_missing_ids_fail_naming_rows(tmp_path):
-    p = _write(tmp_path / "r.csv", "userId,movieId,rating\n1,2,4\n,3,5\n2,,5\n4,,1\n")
-    with pytest.raises(DataValidationError, match=r"user id.*1 of 4 rows.*rows \[2\]"):
-        read_interactions(p)
-    p = _write(tmp_path / "r2.csv", "userId,movieId,rating\n1,2,4\n2,,5\n4,,1\n")
-    with pytest.raises(DataValidationError, match=r"item id.*2 of 3 rows.*rows \[2, 3\]"):
+@pytest.mark.parametrize("text, match", [
+    ("who,item\na,1\n", r"no user column.*'who'.*user_col"),  # no user column
+    ("user,uid,item\na,b,1\n", r"more than one column looks like the user.*user_col"),  # ambiguous
+    ("userId,movieId,rating\n1,2,4\n1,3,five\n2,3,x\n", r"rating column 'rating'.*2 of 3 rows.*data row 2.*'five'"),
+    ("userId,movieId,rating\n1,2,4\n1,3,\n", r"rating.*missing.*rows \[2\]"),
+    ("userId,movieId,timestamp\n1,2,yesterday-ish\n", r"time column.*'yesterday-ish'"),
+    ("userId,movieId,rating\n1,2,4\n,3,5\n2,,5\n4,,1\n", r"user id.*1 of 4 rows.*rows \[2\]"),  # missing ids
+    ("userId,movieId,rating\n1,2,4\n2,,5\n4,,1\n", r"item id.*2 of 3 rows.*rows \[2, 3\]"),
+])
+def test_read_bad_columns_and_values_fail_naming_rows(tmp_path, text, match):
+    p = _write(tmp_path / "r.csv", text)
+    with pytest.raises(DataValidationError, match=match):
         read_interactions(p)
 
 

@@ -157,22 +157,17 @@ def test_read_labelled_tsv_named_columns_keeps_quotes(tmp_path):
     assert s == ['he said " hi "', "it 's ok"] and y == ["5", "3"]
 
 
-def test_read_labelled_missing_column_suggests(tmp_path):
-    p = _write(tmp_path / "d.csv", "text,label\na,1\n")
-    with pytest.raises(DataValidationError, match=r"label column 'lable'.*\['text', 'label'\].*Did you mean 'label'"):
-        read_labelled(p, label_column="lable")
-    q = _write(tmp_path / "e.csv", "body,label\na,1\n")
-    with pytest.raises(DataValidationError, match=r"no text column found.*\['body', 'label'\]"):
-        read_labelled(q)
-
-
-def test_read_labelled_missing_values_name_rows(tmp_path):
-    p = _write(tmp_path / "d.csv", "text,label\na,1\nb,\n,0\nc,\n")
-    with pytest.raises(DataValidationError, match=r"needs a text.*\[3\]"):
-        read_labelled(p)
-    q = _write(tmp_path / "e.csv", "text,label\na,1\nb,\nc,\n")
-    with pytest.raises(DataValidationError, match=r"needs a label.*\[2, 3\]"):
-        read_labelled(q)
+@pytest.mark.parametrize("text, kwargs, match", [
+    ("text,label\na,1\n", {"label_column": "lable"},
+     r"label column 'lable'.*\['text', 'label'\].*Did you mean 'label'"),
+    ("body,label\na,1\n", {}, r"no text column found.*\['body', 'label'\]"),
+    ("text,label\na,1\nb,\n,0\nc,\n", {}, r"needs a text.*\[3\]"),  # missing values name their rows
+    ("text,label\na,1\nb,\nc,\n", {}, r"needs a label.*\[2, 3\]"),
+])
+def test_read_labelled_bad_columns_and_values(tmp_path, text, kwargs, match):
+    p = _write(tmp_path / "d.csv", text)
+    with pytest.raises(DataValidationError, match=match):
+        read_labelled(p, **kwargs)
 
 
 def test_check_labels():

@@ -33,6 +33,7 @@ from vaekit.core.vae import VAE
 from vaekit.core.types import Batch
 from vaekit.core.vocab import Vocabulary
 
+from ..seeding import eval_mode
 from .datasets import MoleculeCollate, decode_tokens
 from .properties import PROPERTY_NAMES, smiles_properties
 from .tokenizers import get_tokenizer
@@ -273,9 +274,7 @@ def optimize_property(model: VAE, info: DataInfo, prop: str, n_starts: int = 16,
     z.requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     found: Dict[str, float] = {}
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):  # dropout off while z is optimised; the model's mode is restored after
         for step in range(steps + 1):
             if step % decode_every == 0 or step == steps:
                 with torch.no_grad():
@@ -288,8 +287,6 @@ def optimize_property(model: VAE, info: DataInfo, prop: str, n_starts: int = 16,
             objective = sign * head(z)[:, j] - prior_weight * 0.5 * z.pow(2).sum(1)
             (-objective.sum()).backward()
             opt.step()
-    finally:
-        model.train(was_training)
     smiles = list(found)
     out = [c for c in candidates(smiles, scores=[found[s] for s in smiles]) if c.valid]
     uniq = {c.smiles: c for c in out}

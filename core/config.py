@@ -259,11 +259,30 @@ def set_key(data: dict, key: str, value: Any, where: str = "") -> None:
     parts = key.split(".")
     node = data
     for i, part in enumerate(parts[:-1]):
-        nxt = node.get(part)
-        if nxt is None:
-            nxt = node[part] = {}
-        if not isinstance(nxt, dict):
+        if isinstance(node, list):
+            nxt = node[_list_index(node, part, where + ".".join(parts[:i + 1]))]
+        else:
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = node[part] = {}
+        if not isinstance(nxt, (dict, list)):
             raise ConfigError(f"{where}{'.'.join(parts[:i + 1])} is {nxt!r}, not a mapping, "
                               f"so it has no key {parts[i + 1]!r}.")
         node = nxt
-    node[parts[-1]] = value
+    if isinstance(node, list):
+        node[_list_index(node, parts[-1], where + key)] = value
+    else:
+        node[parts[-1]] = value
+
+
+def _list_index(items: list, part: str, where: str) -> int:
+    """A list element named in a dotted key: by position (``terms.0``) or, in a list of
+    ``{kind: ...}`` entries, by kind (``model.terms.control.params.temperature``)."""
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    kinds = [e.get("kind") if isinstance(e, dict) else None for e in items]
+    if part in kinds:
+        return kinds.index(part)
+    named = [k for k in kinds if k is not None]
+    raise ConfigError(f"{where}: no list entry {part!r}; give a position 0..{len(items) - 1}"
+                      + (f" or a kind: {', '.join(named)}" if named else "") + ".")

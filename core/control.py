@@ -110,7 +110,8 @@ class AttributeController(Term):
     def __init__(self, discriminator: nn.Module, n_classes: int, latent_dim: int, cfg: ControlConfig):
         super().__init__()
         if n_classes < 2:
-            raise ConfigError(f"model.terms: the control term (attribute control) needs a categorical condition with >= 2 classes; "
+            raise ConfigError(f"model.terms: the control term (attribute control) needs a categorical condition "
+                              f"with >= 2 classes; "
                               f"got {n_classes}. Use data with class labels as the condition.")
         self.cfg = cfg
         self.n_classes = int(n_classes)

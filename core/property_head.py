@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence, Tuple
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .errors import ConfigError, DataValidationError
 from .nn import MLP

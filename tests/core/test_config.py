@@ -170,6 +170,17 @@ def test_apply_overrides_with_dotted_keys_and_yaml_values():
     assert model.prior is None and model.encoder.params == {"hidden_dims": [64, 32]}
 
 
+def test_overrides_reach_list_entries_by_kind_or_position():
+    base = {"model": {"terms": [{"kind": "control", "params": {"temperature": 0.5}}, {"kind": "property"}]}}
+    out = apply_overrides(base, ["model.terms.control.params.temperature=1.0", "model.terms.1.params={weight: 2}"])
+    assert out["model"]["terms"] == [{"kind": "control", "params": {"temperature": 1.0}},
+                                     {"kind": "property", "params": {"weight": 2}}]
+    assert base["model"]["terms"][0]["params"]["temperature"] == 0.5
+    with pytest.raises(ConfigError, match=r"--set 'model.terms.contrl.params.x=1': model.terms.contrl: no list "
+                                          r"entry 'contrl'; give a position 0..1 or a kind: control, property"):
+        apply_overrides(base, ["model.terms.contrl.params.x=1"])
+
+
 def test_override_of_unknown_key_is_caught_by_from_dict():
     out = apply_overrides({}, ["train.max_step=5"])
     assert "train.max_step" in _err(TrainConfig, out["train"], "train")

@@ -111,7 +111,8 @@ def test_old_style_overrides_merge_into_or_remove_a_term():
 
 # Module prefixes of a checkpoint saved before the registry (vaekit c2beaed), e.g.
 # ``recon_losses.critic.weight``, and where those modules live now.
-OLD_PREFIXES = {"property_head.": "terms.property.", "recon_losses.features_trained": "terms.perceptual.features_trained",
+OLD_PREFIXES = {"property_head.": "terms.property.",
+                "recon_losses.features_trained": "terms.perceptual.features_trained",
                 "recon_losses.features.": "terms.perceptual.features.",
                 "recon_losses.discriminator.": "terms.adversarial.discriminator.",
                 "recon_losses.critic.": "terms.adversarial.critic."}

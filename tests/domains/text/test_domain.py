@@ -21,7 +21,7 @@ from vaekit.pipelines import evaluate_run, generate_run, load_config, load_run, 
 TINY = ["data.generated_size=1200", "train.max_steps=60", "train.eval_every=30", "train.progress=false",
         "train.batch_size=32", "eval.mi_examples=50", "eval.iw_samples=2", "eval.n_samples=20",
         "eval.options.max_examples=40", "model.decoder.params.hidden_dim=64", "model.encoder.params.hidden_dim=32",
-        "model.control.discriminator.params.n_filters=16"]
+        "model.terms.control.params.discriminator.params.n_filters=16"]
 
 
 def _cfg(**kw) -> TextDataConfig:

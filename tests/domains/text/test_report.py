@@ -23,7 +23,7 @@ SMOKE = ["data.generated_size=300", "data.max_sentences=2000", "eval.n_samples=2
          "train.max_steps=10", "train.eval_every=10", "train.progress=false", "train.batch_size=32",
          "eval.mi_examples=50", "eval.iw_samples=2", "model.decoder.params.hidden_dim=64",
          "model.encoder.params.hidden_dim=32"]
-UNCONDITIONAL = ["data.condition=false", "model.control=null", "objective.weights={}"]
+UNCONDITIONAL = ["data.condition=false", "model.terms=[]", "objective.weights={}"]
 
 
 def _section(html: str, title: str) -> str:
@@ -54,7 +54,7 @@ def test_evaluate_writes_the_text_view(tmp_path):
     run_dir = tmp_path / "run"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        train_run(load_config("text:default", SMOKE + ["model.control.discriminator.params.n_filters=16"]),
+        train_run(load_config("text:default", SMOKE + ["model.terms.control.params.discriminator.params.n_filters=16"]),
                   run_dir, resume="never", log=lambda m: None)
         res = evaluate_run(run_dir)
     html = (run_dir / "report.html").read_text(encoding="utf-8")

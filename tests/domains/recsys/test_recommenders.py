@@ -60,3 +60,18 @@ def test_documented_defaults_are_the_packaged_ones():
     from vaekit.core.estimator import documented_defaults
 
     assert documented_defaults(MultVAERecommender()) == {}
+
+
+def test_a_config_written_before_the_fit_section_trains_its_max_steps():
+    """Run dirs saved before `fit` existed have no such key: it defaults to epochs=null, and
+    the train section is used exactly as written."""
+    import yaml
+
+    from vaekit.core.estimator import FitConfig, resolve_train
+    from vaekit.pipelines.config import dump_config
+
+    saved = yaml.safe_load(dump_config(load_config("recsys:default")))
+    del saved["fit"]  # as a config.yaml written before this section existed
+    cfg = config_from_dict(saved)
+    assert cfg.fit == FitConfig() and resolve_train(cfg.train, cfg.fit, 2400) is cfg.train
+    assert cfg.train.max_steps == 400

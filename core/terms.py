@@ -163,7 +163,8 @@ def _legacy_entries(key: str, value: Any, where: str) -> List[tuple]:
         if unknown:
             raise ConfigError(f"{where}.recon_losses.{unknown[0]}: unknown key. Valid keys here: perceptual, "
                               f"adversarial (now model.terms kinds).")
-        return [(k, value[k] or {}) for k in _RECON_KINDS if k in value]
+        # A saved config writes every field: ``perceptual: null`` means no perceptual term.
+        return [(k, value[k]) for k in _RECON_KINDS if k in value]
     if value is not None and not isinstance(value, Mapping):
         raise ConfigError(f"{where}.{key}: expected a mapping; got {value!r}. Write it as a model.terms entry "
                           f"{{kind: {_LEGACY_KIND[key]}, params: {{...}}}}.")

@@ -98,6 +98,10 @@ def test_an_old_format_model_section_migrates_to_terms_in_the_old_build_order():
     assert [t.kind for t in cfg.terms] == ["property", "perceptual", "adversarial"]
     assert cfg.terms[0].params == {"hidden_dims": [4]} and cfg.terms[1].params == {"steps": 5}
     assert "recon_losses" not in to_dict(cfg) and to_dict(cfg)["terms"][2]["params"] == {"loss": "non_saturating"}
+    # As a run directory saved it (every field written, absent sections as null):
+    saved = {**LEGACY, "recon_losses": {"perceptual": None, "adversarial": {"discriminator": None, "loss": "hinge"}},
+             "control": None, "property_head": None}
+    assert [t.kind for t in from_dict(ModelConfig, saved, "model").terms] == ["adversarial"]
 
 
 def test_old_style_overrides_merge_into_or_remove_a_term():

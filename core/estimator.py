@@ -31,7 +31,7 @@ from typing import Any, Callable, ClassVar, Dict, Literal, Mapping, Optional, Tu
 
 import torch
 
-from .config import from_dict, set_key
+from .config import from_dict, set_key, to_dict
 from .errors import ConfigError
 from .types import DataBundle
 
@@ -214,12 +214,17 @@ def packaged(path: Union[str, Path]) -> Dict[str, Any]:
 
 
 def get_key(cfg: Mapping[str, Any], key: str, default: Any = None) -> Any:
-    """The value of dotted ``key`` in the nested mapping ``cfg`` (``default`` when absent)."""
+    """The value of dotted ``key`` in the nested mapping ``cfg``, list entries by position
+    (``train.phases.0.epochs``), as :func:`~vaekit.core.config.set_key` writes them;
+    ``default`` when absent."""
     node: Any = cfg
     for part in key.split("."):
-        if not isinstance(node, Mapping) or part not in node:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, Mapping) and part in node:
+            node = node[part]
+        else:
             return default
-        node = node[part]
     return node
 
 
@@ -264,14 +269,18 @@ class ConfigEstimator:
 
     def param(self, name: str) -> Any:
         """Argument ``name``'s effective value: the one given, or the packaged config's
-        (read at the first key of :attr:`config_keys`)."""
+        (read at the first key of :attr:`config_keys`; a key the YAML leaves out has the
+        schema's default, e.g. :class:`~vaekit.core.trainer.TrainConfig`'s)."""
         value = getattr(self, name)
         if value is not FROM_CONFIG:
             return value
         keys = self.config_keys[name]
         key = keys if isinstance(keys, str) else keys[0]
         missing = object()
-        value = get_key(self.packaged_config(), key, missing)
+        cfg = self.packaged_config()
+        value = get_key(cfg, key, missing)
+        if value is missing and key.split(".")[0] in ("model", "objective", "train", "fit"):
+            value = get_key(to_dict(fit_sections(cfg)), key, missing)  # the schema's default
         if value is missing:
             raise ConfigError(f"{type(self).__name__}({name}=...): the packaged config has no {key}, so this "
                               f"argument has no default; pass it.")

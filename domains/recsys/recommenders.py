@@ -38,7 +38,43 @@ class _ValidatedFit(Recommender):
                 self._check_X(X_val_target, self._where("fit") + " (X_val_target)"))
 
 
-class MultVAERecommender(ConfigEstimator, _ValidatedFit):
+class _ConfigRecommender(ConfigEstimator, _ValidatedFit):
+    """A click-vector VAE recommender over the packaged config ``recsys:<config_name>``:
+    ``fit`` trains :meth:`run_config` on ``X`` (validation users select the best evaluation by
+    NDCG@100), ``predict_scores`` ranks by the decoder's logits at the posterior mean."""
+
+    #: The packaged run config (``domains/recsys/configs/<name>.yaml``) this facade is backed by.
+    config_name: ClassVar[str] = ""
+
+    def packaged_config(self) -> Dict[str, Any]:
+        return packaged(CONFIG_DIR / f"{self.config_name}.yaml")
+
+    def fit(self, X: Any, item_ids: Optional[Sequence[Any]] = None, X_val: Any = None,
+            X_val_target: Any = None) -> "_ConfigRecommender":
+        """Train on the click rows of ``X`` ``(n_users, n_items)``.
+
+        ``X_val``/``X_val_target``: fold-in and held-out items of validation users; with them
+        the evaluation with the best validation NDCG@100 is kept (Liang et al.'s selection);
+        without, the last step.
+        """
+        X = self._start_fit(X, item_ids)
+        X_val, X_val_target = self._val(X_val, X_val_target)
+        has_val = X_val is not None and X_val.shape[0] > 0
+        data = DataBundle(train=SparseRowDataset(X, where="X"),
+                          val=SparseRowDataset(X_val, X_val_target, where="X_val") if has_val else None,
+                          test=None, info=click_info(X.shape[1], X.shape[0]), collate=collate_sparse_rows)
+        self.model_, _ = fit_vae(self.run_config(), data,
+                                 val_metrics=ranking_validation(X_val, X_val_target) if has_val else None)
+        return self
+
+    def predict_scores(self, X_foldin: Any) -> np.ndarray:
+        """Item logits ``(n_rows, n_items_)`` of each fold-in row at its posterior mean
+        (deterministic)."""
+        X = self._check_foldin(X_foldin, "predict_scores")
+        return item_scores(self.model_, X)
+
+
+class MultVAERecommender(_ConfigRecommender):
     """Mult-VAE (Liang et al. 2018): multinomial likelihood, KL annealed to a cap, input dropout.
 
     A facade over the packaged run config ``recsys:multvae``
@@ -80,7 +116,6 @@ class MultVAERecommender(ConfigEstimator, _ValidatedFit):
     item_ids_ : ndarray or None
     """
 
-    #: The packaged run config (``domains/recsys/configs/<name>.yaml``) this facade is backed by.
     config_name: ClassVar[str] = "multvae"
     #: argument -> the config keys it sets (``hidden_dims`` also sets the mirrored decoder,
     #: ``beta_cap``/``total_anneal_steps`` the KL schedule: see :meth:`config_overrides`).
@@ -108,10 +143,6 @@ class MultVAERecommender(ConfigEstimator, _ValidatedFit):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    # ------------------------------------------------------------------ config
-    def packaged_config(self) -> Dict[str, Any]:
-        return packaged(CONFIG_DIR / f"{self.config_name}.yaml")
 
     def _anneal(self) -> Tuple[float, Optional[int]]:
         """``(beta_cap, total_anneal_steps)``: the arguments, or read off the packaged KL
@@ -149,30 +180,6 @@ class MultVAERecommender(ConfigEstimator, _ValidatedFit):
             out["objective.beta"] = liang_beta(*self._anneal())
         return out
 
-    # ------------------------------------------------------------------ fit / predict
-    def fit(self, X: Any, item_ids: Optional[Sequence[Any]] = None, X_val: Any = None,
-            X_val_target: Any = None) -> "MultVAERecommender":
-        """Train on the click rows of ``X`` ``(n_users, n_items)``.
-
-        ``X_val``/``X_val_target``: fold-in and held-out items of validation users; with them
-        the epoch with the best validation NDCG@100 is kept (Liang et al.'s selection);
-        without, the last epoch.
-        """
-        X = self._start_fit(X, item_ids)
-        X_val, X_val_target = self._val(X_val, X_val_target)
-        has_val = X_val is not None and X_val.shape[0] > 0
-        data = DataBundle(train=SparseRowDataset(X, where="X"),
-                          val=SparseRowDataset(X_val, X_val_target, where="X_val") if has_val else None,
-                          test=None, info=click_info(X.shape[1], X.shape[0]), collate=collate_sparse_rows)
-        self.model_, _ = fit_vae(self.run_config(), data,
-                                 val_metrics=ranking_validation(X_val, X_val_target) if has_val else None)
-        return self
-
-    def predict_scores(self, X_foldin: Any) -> np.ndarray:
-        """Item logits ``(n_rows, n_items_)`` of each fold-in row (deterministic)."""
-        X = self._check_foldin(X_foldin, "predict_scores")
-        return item_scores(self.model_, X)
-
 
 class MultDAERecommender(MultVAERecommender):
     """Mult-DAE (Liang et al. 2018): Mult-VAE without the KL term, with weight decay.
@@ -188,30 +195,58 @@ class MultDAERecommender(MultVAERecommender):
     config_name: ClassVar[str] = "multdae"
 
 
-class RecVAERecommender(_ValidatedFit):
+class RecVAERecommender(_ConfigRecommender):
     """RecVAE (Shenbin et al. 2020): composite prior, per-user KL weight ``gamma * |x_u|``,
     alternating encoder/decoder updates (:mod:`~vaekit.domains.recsys.recvae`).
+
+    A facade over the packaged run config ``recsys:recvae``
+    (``domains/recsys/configs/recvae.yaml``, the published settings): ``fit`` trains that
+    config with the arguments below applied, by the one trainer and its phase plan, so
+    ``vaekit train recsys:recvae`` trains the same model on the same users. An argument left
+    at ``FROM_CONFIG`` takes the YAML's value; :meth:`param` returns the effective value.
 
     Parameters
     ----------
     hidden_dim, latent_dim : int
+        Defaults ``600, 200``.
     epochs : int
-        Alternation rounds; each has ``n_enc_epochs`` encoder passes and ``n_dec_epochs``
-        decoder passes.
+        Default ``50``. Alternation rounds; each has ``n_enc_epochs`` encoder passes and
+        ``n_dec_epochs`` decoder passes (``fit.epochs`` = rounds x passes per round).
     n_enc_epochs, n_dec_epochs : int
+        Defaults ``3, 1``. The epochs of the phases ``train.phases`` encoder and decoder.
     batch_size : int
+        Default ``500``.
     lr : float
+        Default ``0.0005``. Adam, one per phase.
     gamma : float
-        KL weight per click (0.005 in the paper's ML-20M run).
+        Default ``0.005``. KL weight per click (the paper's ML-20M run).
     dropout : float
+        Default ``0.5``. Dropout on the L2-normalised input (encoder phases only).
     device : str
+        Default ``cpu``.
     random_state : int
+        Default ``0``.
     verbose : int
+        Default ``0``. 1: progress bar.
     """
 
-    def __init__(self, hidden_dim: int = 600, latent_dim: int = 200, epochs: int = 50, n_enc_epochs: int = 3,
-                 n_dec_epochs: int = 1, batch_size: int = 500, lr: float = 5e-4, gamma: float = 0.005,
-                 dropout: float = 0.5, device: str = "cpu", random_state: int = 0, verbose: int = 0):
+    config_name: ClassVar[str] = "recvae"
+    #: argument -> the config keys it sets (``epochs``, rounds, is resolved in
+    #: :meth:`config_overrides`).
+    config_keys = {
+        **{k: v for k, v in TRAIN_KEYS.items() if k != "weight_decay"},  # RecVAE's Adams have none
+        "hidden_dim": "model.encoder.params.hidden_dim",
+        "latent_dim": "model.latent_dim",
+        "n_enc_epochs": "train.phases.0.epochs",
+        "n_dec_epochs": "train.phases.1.epochs",
+        "gamma": "objective.beta",
+        "dropout": "model.encoder.params.input_dropout",
+    }
+
+    def __init__(self, hidden_dim: int = FROM_CONFIG, latent_dim: int = FROM_CONFIG, epochs: int = FROM_CONFIG,
+                 n_enc_epochs: int = FROM_CONFIG, n_dec_epochs: int = FROM_CONFIG, batch_size: int = FROM_CONFIG,
+                 lr: float = FROM_CONFIG, gamma: float = FROM_CONFIG, dropout: float = FROM_CONFIG,
+                 device: str = FROM_CONFIG, random_state: int = FROM_CONFIG, verbose: int = FROM_CONFIG):
         self.hidden_dim = hidden_dim
         self.latent_dim = latent_dim
         self.epochs = epochs
@@ -225,23 +260,23 @@ class RecVAERecommender(_ValidatedFit):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X: Any, item_ids: Optional[Sequence[Any]] = None, X_val: Any = None,
-            X_val_target: Any = None) -> "RecVAERecommender":
-        """Train on ``X``; with validation users the best epoch by NDCG@100 is kept."""
-        from .recvae import train_recvae
+    def _passes_per_round(self) -> int:
+        return int(self.param("n_enc_epochs")) + int(self.param("n_dec_epochs"))
 
-        X = self._start_fit(X, item_ids)
-        X_val, X_val_target = self._val(X_val, X_val_target)
-        self.model_ = train_recvae(X, hidden_dim=self.hidden_dim, latent_dim=self.latent_dim, epochs=self.epochs,
-                                   n_enc_epochs=self.n_enc_epochs, n_dec_epochs=self.n_dec_epochs,
-                                   batch_size=self.batch_size, lr=self.lr, gamma=self.gamma, dropout=self.dropout,
-                                   seed=self.random_state, device=self.device, X_val=X_val,
-                                   X_val_target=X_val_target, progress=bool(self.verbose))
-        return self
+    def param(self, name: str) -> Any:
+        if name == "epochs" and self.epochs is FROM_CONFIG:  # the YAML's rounds, in its own passes per round
+            cfg = self.packaged_config()
+            passes = sum(int(get_key(cfg, self.config_keys[n])) for n in ("n_enc_epochs", "n_dec_epochs"))
+            total = int(get_key(cfg, "fit.epochs"))
+            if total % passes:
+                raise ConfigError(f"recsys:{self.config_name} fit.epochs: {total} passes are not whole rounds of "
+                                  f"{passes} (train.phases epochs); make them a multiple, or pass epochs.")
+            return total // passes
+        return super().param(name)
 
-    def predict_scores(self, X_foldin: Any) -> np.ndarray:
-        """Item logits ``(n_rows, n_items_)`` at each fold-in row's posterior mean."""
-        from .recvae import recvae_scores
-
-        X = self._check_foldin(X_foldin, "predict_scores")
-        return recvae_scores(self.model_, X)
+    def config_overrides(self) -> Dict[str, Any]:
+        """The arguments as dotted keys; rounds become ``fit.epochs`` = rounds x passes."""
+        out = super().config_overrides()
+        if any(getattr(self, n) is not FROM_CONFIG for n in ("epochs", "n_enc_epochs", "n_dec_epochs")):
+            out["fit.epochs"] = int(self.param("epochs")) * self._passes_per_round()
+        return out

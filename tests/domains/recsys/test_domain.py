@@ -136,11 +136,11 @@ def test_mult_vae_recommender_api_selection_and_new_users(split):
 
 def test_published_defaults():
     v, d, r = MultVAERecommender(), MultDAERecommender(), RecVAERecommender()
-    # Mult-VAE / Mult-DAE defaults live in their packaged configs (recsys:multvae, recsys:multdae)
+    # the defaults live in the packaged configs (recsys:multvae, recsys:multdae, recsys:recvae)
     assert tuple(v.param(k) for k in ("latent_dim", "dropout", "beta_cap", "batch_size", "lr", "epochs")) == \
         (200, 0.5, 0.2, 500, 1e-3, 200) and tuple(v.param("hidden_dims")) == (600,)
     assert v.param("total_anneal_steps") == 200_000 and v.param("random_state") == 98765
     assert d.param("beta_cap") == 0.0 and d.param("weight_decay") == pytest.approx(2 * 0.01 / 500)
-    assert (r.hidden_dim, r.latent_dim, r.gamma, r.lr, r.n_enc_epochs, r.n_dec_epochs, r.epochs) == \
-        (600, 200, 0.005, 5e-4, 3, 1, 50)
+    assert tuple(r.param(k) for k in ("hidden_dim", "latent_dim", "gamma", "lr", "n_enc_epochs", "n_dec_epochs",
+                                      "epochs")) == (600, 200, 0.005, 5e-4, 3, 1, 50)  # recsys:recvae
     assert EASERecommender().l2 == 500.0

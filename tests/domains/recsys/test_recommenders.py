@@ -75,3 +75,15 @@ def test_a_config_written_before_the_fit_section_trains_its_max_steps():
     cfg = config_from_dict(saved)
     assert cfg.fit == FitConfig() and resolve_train(cfg.train, cfg.fit, 2400) is cfg.train
     assert cfg.train.max_steps == 400
+
+
+def test_recvae_is_a_facade_over_recsys_recvae():
+    from vaekit.core.estimator import documented_defaults
+    from vaekit.domains.recsys import RecVAERecommender
+
+    assert config_from_dict(RecVAERecommender().run_config()) == load_config("recsys:recvae")
+    assert documented_defaults(RecVAERecommender()) == {}
+    cfg = RecVAERecommender(epochs=4, n_enc_epochs=2, gamma=0.01, hidden_dim=64).run_config()
+    assert cfg["fit"]["epochs"] == 12 and [p["epochs"] for p in cfg["train"]["phases"]] == [2, 1]  # 4 x (2 + 1)
+    assert cfg["objective"]["beta"] == 0.01 and cfg["model"]["encoder"]["params"]["hidden_dim"] == 64
+    assert RecVAERecommender(n_dec_epochs=3).run_config()["fit"]["epochs"] == 50 * (3 + 3)  # rounds kept

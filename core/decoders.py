@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Distribution
 
+from .distributions import rsample
 from .errors import ConfigError, DataValidationError
 from .likelihoods import CategoricalLikelihood, Likelihood
 from .nn import MLP, activation, concat_cond, embed_tokens
@@ -46,26 +47,7 @@ class Decoder(nn.Module):
         px = self(z, cond)
         if not sample:
             return self.likelihood.mean(px)
-        return _sample_with_generator(px, generator)
-
-
-def _sample_with_generator(px: Distribution, generator: Optional[torch.Generator]) -> Tensor:
-    """Sample ``px`` using ``generator`` where the distribution type allows it."""
-    from torch.distributions import Bernoulli, Categorical, Normal
-
-    from .likelihoods import _MultinomialLogits
-
-    if isinstance(px, _MultinomialLogits):
-        return px.sample(generator=generator)
-    if isinstance(px, Bernoulli):
-        return torch.bernoulli(px.probs, generator=generator)
-    if isinstance(px, Normal):
-        eps = torch.randn(px.loc.shape, generator=generator, device=px.loc.device, dtype=px.loc.dtype)
-        return px.loc + px.scale * eps
-    if isinstance(px, Categorical):
-        p = px.probs.reshape(-1, px.probs.shape[-1])
-        return torch.multinomial(p, 1, generator=generator).reshape(px.probs.shape[:-1])
-    return px.sample()
+        return rsample(px, generator=generator)  # seeded per family (core.distributions)
 
 
 @DECODERS.register("mlp")

@@ -24,7 +24,7 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
-from torch.distributions import Categorical, Distribution, Independent, Normal, TransformedDistribution
+from torch.distributions import Bernoulli, Categorical, Distribution, Independent, Normal, TransformedDistribution
 
 Shape = Sequence[int]
 
@@ -62,6 +62,13 @@ def _(dist: Categorical, sample_shape: Shape = (), generator: Optional[torch.Gen
         return torch.multinomial(p, 1, generator=generator).reshape(dist.batch_shape)
     idx = torch.multinomial(p, n, replacement=True, generator=generator)  # (rows, n)
     return idx.T.reshape(torch.Size(sample_shape) + dist.batch_shape)
+
+
+@rsample.register
+def _(dist: Bernoulli, sample_shape: Shape = (), generator: Optional[torch.Generator] = None) -> Tensor:
+    # Not reparameterisable: a plain seeded draw (used for data-space samples x ~ p(x|z)).
+    probs = dist.probs.expand(torch.Size(sample_shape) + dist.probs.shape)
+    return torch.bernoulli(probs, generator=generator)
 
 
 @rsample.register

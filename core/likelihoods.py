@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Bernoulli, Categorical, Distribution, Normal, constraints
 
+from .distributions import rsample
 from .errors import ConfigError, DataValidationError
 from .registry import Registry
 
@@ -221,6 +222,12 @@ class _MultinomialLogits(Distribution):
         idx = torch.multinomial(probs, total_count, replacement=True, generator=generator)
         out = torch.zeros_like(probs).scatter_add_(1, idx, torch.ones_like(idx, dtype=probs.dtype))
         return out.reshape(self.logits.shape)
+
+
+@rsample.register
+def _(dist: _MultinomialLogits, sample_shape=(), generator: Optional[torch.Generator] = None) -> Tensor:
+    # A click vector of one draw per row (sample_x of a recommender); seeded like every family.
+    return dist.sample(sample_shape, generator=generator)
 
 
 @LIKELIHOODS.register("multinomial")

@@ -20,6 +20,8 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
+from vaekit.core.distributions import rsample
+
 from ..base import EvalContext, Metric
 
 
@@ -142,7 +144,7 @@ class ReconstructionAccuracy(Metric):
             greedy_hits += _matches(greedy, target)
             q = model.encode(b.encoder_input, b.cond, b.mask)
             for _ in range(opts.recon_encodings):
-                z = _draw(q, g)
+                z = rsample(q, generator=g)
                 for _ in range(opts.recon_decodings):
                     hits += _matches(decode_tokens(model.generate(z, b.cond, generator=g, sample_x=True), info), target)
             total += len(b)
@@ -153,12 +155,6 @@ class ReconstructionAccuracy(Metric):
 
 def _matches(smiles: List[str], target: List[Optional[str]]) -> int:
     return sum(t is not None and canonical(s) == t for s, t in zip(smiles, target))
-
-
-def _draw(q, generator: torch.Generator) -> torch.Tensor:
-    """One reparameterised draw from a Gaussian posterior with an explicit generator."""
-    eps = torch.randn(q.loc.shape, generator=generator, device=q.loc.device)
-    return q.loc + q.scale * eps
 
 
 class PropertyPrediction(Metric):

@@ -179,25 +179,38 @@ def recvae_scores(model, X, batch_size: int = 2048) -> np.ndarray:
     return item_scores(model, X, batch_size)
 
 
-def recvae_run_config(*, hidden_dim: int = 600, latent_dim: int = 200, epochs: int = 50, n_enc_epochs: int = 3,
-                      n_dec_epochs: int = 1, batch_size: int = 500, lr: float = 5e-4, gamma: float = 0.005,
-                      dropout: float = 0.5, seed: int = 0, device: str = "cpu", progress: bool = False
-                      ) -> Dict[str, Any]:
-    """``configs/recvae.yaml`` with these settings: ``epochs`` alternation rounds of
-    ``n_enc_epochs`` encoder and ``n_dec_epochs`` decoder passes."""
+#: :func:`recvae_run_config` setting -> the dotted key of ``configs/recvae.yaml`` it sets.
+SETTINGS = {"hidden_dim": "model.encoder.params.hidden_dim", "latent_dim": "model.latent_dim",
+            "dropout": "model.encoder.params.input_dropout", "gamma": "objective.beta",
+            "batch_size": "train.batch_size", "lr": "train.lr", "seed": "train.seed", "device": "train.device",
+            "progress": "train.progress"}
+
+
+def recvae_run_config(epochs: Optional[int] = None, n_enc_epochs: Optional[int] = None,
+                      n_dec_epochs: Optional[int] = None, **settings: Any) -> Dict[str, Any]:
+    """``configs/recvae.yaml`` with the given settings (the YAML's values for the others).
+
+    ``epochs`` counts alternation rounds of ``n_enc_epochs`` encoder and ``n_dec_epochs``
+    decoder passes (``train.phases[].epochs``), so ``fit.epochs`` (passes) is their product;
+    ``settings`` are the keys of :data:`SETTINGS`.
+    """
     from pathlib import Path
 
-    from vaekit.core.estimator import packaged, set_key
+    from vaekit.core.estimator import get_key, packaged, set_key
 
     cfg = packaged(Path(__file__).parent / "configs" / CONFIG)
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise ConfigError(f"RecVAE: unknown setting {unknown[0]!r}; valid: epochs, n_enc_epochs, n_dec_epochs, "
+                          f"{', '.join(SETTINGS)}.")
     enc, dec = cfg["train"]["phases"]
-    enc["epochs"], dec["epochs"] = int(n_enc_epochs), int(n_dec_epochs)
-    for key, value in {"model.latent_dim": latent_dim, "model.encoder.params.hidden_dim": hidden_dim,
-                       "model.encoder.params.input_dropout": dropout, "objective.beta": gamma,
-                       "fit.epochs": int(epochs) * (int(n_enc_epochs) + int(n_dec_epochs)),
-                       "train.batch_size": batch_size, "train.lr": lr, "train.seed": int(seed), "train.device": device,
-                       "train.progress": bool(progress)}.items():
-        set_key(cfg, key, value)
+    per_round = enc["epochs"] + dec["epochs"]
+    rounds = int(epochs) if epochs is not None else get_key(cfg, "fit.epochs") // per_round
+    enc["epochs"] = int(n_enc_epochs) if n_enc_epochs is not None else enc["epochs"]
+    dec["epochs"] = int(n_dec_epochs) if n_dec_epochs is not None else dec["epochs"]
+    set_key(cfg, "fit.epochs", rounds * (enc["epochs"] + dec["epochs"]))
+    for name, value in settings.items():
+        set_key(cfg, SETTINGS[name], value)
     return cfg
 
 
@@ -210,7 +223,7 @@ def train_recvae(X, *, X_val=None, X_val_target=None, **settings):
     X_val, X_val_target : scipy.sparse matrices, optional
         Validation fold-in and held-out items; the round with the best NDCG@100 is kept.
     **settings
-        :func:`recvae_run_config`'s arguments.
+        :func:`recvae_run_config`'s arguments (rounds, passes and :data:`SETTINGS`).
 
     Returns
     -------

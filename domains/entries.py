@@ -42,10 +42,11 @@ _KEYS = {"name", "summary", "order", "pip", "demo", "smoke", "needs_data", "samp
 
 @dataclass(frozen=True)
 class DemoSpec:
-    """A domain's row in ``vaekit demo``.
+    """A domain's row in ``vaekit demo`` (``vaekit.pipelines.demo.DemoEntry``).
 
     Attributes
     ----------
+    domain : str
     metric : (key, label)
         The key metric in :func:`~vaekit.pipelines.runs.evaluate_run`'s result.
     baseline : (key, label) or (prefix, suffix, label)
@@ -54,6 +55,7 @@ class DemoSpec:
         ``--set`` overrides that keep the whole demo near 10 minutes on 2 CPU cores.
     """
 
+    domain: str
     metric: Tuple[str, str]
     baseline: Tuple[str, ...] = ()
     overrides: Tuple[str, ...] = ()
@@ -115,7 +117,7 @@ def _pair(raw: Any, keys: Tuple[str, ...], where: str) -> Tuple[str, ...]:
     return tuple(str(raw[k]) for k in keys)
 
 
-def _demo(raw: Any, where: str) -> Optional[DemoSpec]:
+def _demo(raw: Any, domain: str, where: str) -> Optional[DemoSpec]:
     if raw is None:
         return None
     if not isinstance(raw, dict) or "metric" not in raw or set(raw) - {"metric", "baseline", "overrides"}:
@@ -125,7 +127,7 @@ def _demo(raw: Any, where: str) -> Optional[DemoSpec]:
     if b is not None:
         baseline = _pair(b, ("key", "label") if isinstance(b, dict) and "key" in b else ("prefix", "suffix", "label"),
                          f"{where}.baseline")
-    return DemoSpec(_pair(raw["metric"], ("key", "label"), f"{where}.metric"), baseline,
+    return DemoSpec(domain, _pair(raw["metric"], ("key", "label"), f"{where}.metric"), baseline,
                     _strings(raw.get("overrides"), f"{where}.overrides"))
 
 
@@ -154,7 +156,7 @@ def read_entry(folder: Path, package: str) -> DomainEntry:
     return DomainEntry(name=name, package=package, folder=Path(folder), summary=str(raw.get("summary", "")),
                        order=order, pip=_strings(raw.get("pip"), f"{where}.pip"),
                        requires=_strings(raw.get("requires"), f"{where}.requires"),
-                       demo=_demo(raw.get("demo"), f"{where}.demo"),
+                       demo=_demo(raw.get("demo"), name, f"{where}.demo"),
                        smoke=_strings(raw.get("smoke"), f"{where}.smoke"),
                        needs_data=_strings(raw.get("needs_data"), f"{where}.needs_data"),
                        sample_file=str(raw.get("sample_file", "samples.csv")))

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from vaekit.core.errors import ConfigError
-from vaekit.domains.entries import domain_entries
+from vaekit.domains.entries import DemoSpec, domain_entries
 from vaekit.domains.report_parts import Section, esc, fmt, paragraph, table
 
 from .config import load_config
@@ -25,32 +24,14 @@ from .report import read_run_sections, write_html, write_run_report
 from .runs import _err, evaluation, train_run
 
 
-@dataclass(frozen=True)
-class DemoEntry:
-    """One domain of the demo (built from the ``demo:`` block of the domain's ``domain.yaml``,
-    :class:`~vaekit.domains.entries.DemoSpec`).
-
-    Attributes
-    ----------
-    domain : str
-    metric : (key, label)
-        The key metric in :func:`~vaekit.pipelines.runs.evaluate_run`'s result.
-    baseline : (key, label) or (prefix, suffix, label)
-        The baseline's key, or every key ``prefix*suffix`` of which the best is shown.
-    overrides : tuple of str
-        ``--set`` overrides that keep the whole demo near 10 minutes on 2 CPU cores.
-    """
-
-    domain: str
-    metric: Tuple[str, str]
-    baseline: Tuple[str, ...] = ()
-    overrides: Tuple[str, ...] = field(default_factory=tuple)
+#: One domain of the demo: the ``demo:`` block of its ``domain.yaml`` (``domain``, ``metric``,
+#: ``baseline``, ``overrides``; see :class:`~vaekit.domains.entries.DemoSpec`).
+DemoEntry = DemoSpec
 
 
 def demo_entries() -> List[DemoEntry]:
     """The demo's rows: every discovered domain that declares a ``demo:`` block, in order."""
-    return [DemoEntry(e.name, e.demo.metric, e.demo.baseline, e.demo.overrides)
-            for e in domain_entries().values() if e.demo is not None]
+    return [e.demo for e in domain_entries().values() if e.demo is not None]
 
 
 DEMO: List[DemoEntry] = demo_entries()

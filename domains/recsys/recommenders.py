@@ -18,6 +18,7 @@ from vaekit.core.errors import ConfigError
 from vaekit.core.estimator import FROM_CONFIG, TRAIN_KEYS, ConfigEstimator, fit_vae, get_key, packaged
 from vaekit.core.types import DataBundle
 
+from . import recvae as _recvae  # noqa: F401  (registers the encoder and prior kinds recsys:recvae names)
 from .baselines import Recommender
 from .models import click_info, item_scores, liang_beta, ranking_validation
 

@@ -87,3 +87,19 @@ def test_recvae_is_a_facade_over_recsys_recvae():
     assert cfg["fit"]["epochs"] == 12 and [p["epochs"] for p in cfg["train"]["phases"]] == [2, 1]  # 4 x (2 + 1)
     assert cfg["objective"]["beta"] == 0.01 and cfg["model"]["encoder"]["params"]["hidden_dim"] == 64
     assert RecVAERecommender(n_dec_epochs=3).run_config()["fit"]["epochs"] == 50 * (3 + 3)  # rounds kept
+
+
+def test_recvae_fits_in_a_fresh_interpreter():
+    """The facade registers the component kinds its config names (no other import needed)."""
+    import subprocess
+    import sys
+
+    code = ("import warnings; warnings.simplefilter('ignore')\n"
+            "from vaekit.domains.recsys import synthetic_interactions, strong_generalization_split\n"
+            "from vaekit.domains.recsys.recommenders import RecVAERecommender\n"
+            "sp = strong_generalization_split(synthetic_interactions(n_users=200, n_items=40, seed=0), 20)\n"
+            "rec = RecVAERecommender(hidden_dim=8, latent_dim=2, epochs=1, batch_size=50).fit(sp.train.matrix)\n"
+            "print(rec.predict_scores(sp.test_foldin.matrix).shape)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().startswith("(20, ")

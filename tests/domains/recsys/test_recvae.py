@@ -29,14 +29,6 @@ TINY = ["data.path=null", "data.synthetic_users=400", "data.synthetic_items=120"
         "train.lr=0.005", "train.progress=false", "eval.mi_examples=40"]
 
 
-@pytest.fixture(scope="module")
-def split():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        df = synthetic_interactions(n_users=600, n_items=150, seed=3)
-        return strong_generalization_split(df, 60)
-
-
 def _prior(n_items=5, hidden=8, latent=1):
     enc = RecVAEEncoder(n_items, hidden_dim=hidden)
     return CompositePrior(latent, enc, GaussianHead(hidden, latent)), enc
@@ -114,7 +106,10 @@ def test_recsys_recvae_trains_with_its_phase_plan_and_evaluates(tmp_path):
     assert res["rank/ndcg@100"] > res["baseline/popularity_ndcg@100"]
 
 
-def test_the_facade_trains_ranks_better_than_popularity(split):
+def test_the_facade_trains_ranks_better_than_popularity():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        split = strong_generalization_split(synthetic_interactions(n_users=600, n_items=150, seed=3), 60)
     rec = RecVAERecommender(hidden_dim=64, latent_dim=16, epochs=10, lr=5e-3, batch_size=100, random_state=0).fit(
         split.train.matrix, X_val=split.val_foldin.matrix, X_val_target=split.val_target.matrix)
     new, target = split.test_foldin.matrix, split.test_target.matrix

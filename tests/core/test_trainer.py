@@ -389,3 +389,17 @@ def test_phases_parse_from_a_config_and_bad_plans_name_the_key(toy_bundle, tiny_
     bad = replace(PHASED, phases=(PhaseConfig("a", ("encoder",), steps=1, eval_modules=("decodr",)),))
     with pytest.raises(ConfigError, match=r"train.phases\[0\].eval_modules: .*no submodule 'decodr'"):
         fit(m, ELBO(), toy_bundle, bad)
+
+
+def test_a_phased_fp16_run_shares_one_grad_scaler_across_the_phases_and_resumes(tmp_path, toy_bundle, dropout_cfg,
+                                                                                make_model):
+    cfg = replace(PHASED, max_steps=10, precision="fp16", grad_clip=1.0, phases=PHASES)
+    m1 = _model(make_model, dropout_cfg, toy_bundle.info)
+    fit(m1, ELBO(), toy_bundle, cfg, run_dir=tmp_path / "a")
+    ck = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")
+    assert ck["scaler"]["scale"] > 0 and all(ck["optimizers"][n]["state"] for n in ("encoder", "decoder"))
+    m2 = _model(make_model, dropout_cfg, toy_bundle.info)
+    fit(m2, ELBO(), toy_bundle, replace(cfg, max_steps=4), run_dir=tmp_path / "b")  # stops inside a decoder block
+    m3 = _model(make_model, dropout_cfg, toy_bundle.info, seed=5)
+    fit(m3, ELBO(), toy_bundle, cfg, run_dir=tmp_path / "b")
+    _assert_bitwise_equal(_params(m1), _params(m3))

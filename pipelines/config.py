@@ -17,7 +17,7 @@ from typing import Any, Dict, Sequence
 
 import yaml
 
-from vaekit.core.config import apply_overrides, from_dict, load_yaml, to_dict
+from vaekit.core.config import apply_overrides, from_dict, load_yaml, parse_override, to_dict
 from vaekit.core.errors import ConfigError
 from vaekit.core.estimator import FitConfig
 from vaekit.core.objectives import ObjectiveConfig
@@ -138,7 +138,11 @@ def load_config(spec: str, overrides: Sequence[str] = ()) -> RunConfig:
         return cfg
     # Overrides apply to the fully resolved config, so `--set model.head.params.x=1` works on a
     # config that leaves `model.head` at its default.
-    return config_from_dict(apply_overrides(yaml.safe_load(dump_config(cfg)), overrides))
+    data = apply_overrides(yaml.safe_load(dump_config(cfg)), overrides)
+    keys = {".".join(parse_override(o)[0]) for o in overrides}
+    if "train.max_steps" in keys and not any(k == "fit" or k.startswith("fit.epochs") for k in keys):
+        data["fit"]["epochs"] = None  # a step count asked for wins over the config's epochs
+    return config_from_dict(data)
 
 
 def dump_config(cfg: RunConfig) -> str:

@@ -103,3 +103,10 @@ def test_recvae_fits_in_a_fresh_interpreter():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().startswith("(20, ")
+
+
+def test_a_step_count_on_the_command_line_wins_over_the_configs_epochs():
+    cfg = load_config("recsys:multvae", ["train.max_steps=4"])
+    assert cfg.fit.epochs is None and cfg.train.max_steps == 4  # trains 4 steps, not 200 epochs
+    assert load_config("recsys:multvae", ["train.max_steps=4", "fit.epochs=2"]).fit.epochs == 2
+    assert load_config("recsys:multvae", ["train.lr=0.01"]).fit.epochs == 200

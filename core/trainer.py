@@ -7,6 +7,11 @@ seeded permutation, split into ``world_size * grad_accum`` equal micro-batches (
 torch is reseeded before each slot. Hence resume == uninterrupted run (bitwise on CPU fp32),
 and ``W`` ranks x ``A`` accumulation steps compute the same update for every ``W * A``. This
 replaces ``DistributedSampler``, whose shuffling depends on the world size.
+
+A phase plan (``train.phases``, :mod:`vaekit.core.phases`) gives each phase its own optimizer
+over named submodules; the phase of step ``t`` is a function of ``t`` alone, each phase's
+optimizer state is checkpointed, so a phased run resumes exactly too. ``fit`` is setup
+(:class:`_Run`), resume, the steps, evaluation and checkpoints, and :func:`_finish`.
 """
 from __future__ import annotations
 

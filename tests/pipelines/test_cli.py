@@ -204,8 +204,10 @@ def test_every_shipped_config_validates_and_smoke_runs(capsys, tmp_path, spec):
     if spec in NEEDS_SHARED:
         from pathlib import Path
 
-        if not Path("../shared/data").is_dir():
-            pytest.skip("needs ../shared/data (the benchmark data)")
+        from vaekit.domains.data_root import data_root
+
+        if not data_root().is_dir():
+            pytest.skip(f"needs the benchmark data under the data root ({data_root()}; set VAEKIT_DATA_ROOT)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # data files' skipped rows are reported as warnings
         code, out, err = _run(capsys, "train", spec, "--no-progress", "--run-dir", str(tmp_path / "r"), "--set",

@@ -30,8 +30,9 @@ from vaekit.domains import EvalContext, get_domain
 from .config import RunConfig, config_from_dict, dump_config
 from .tracking import Trackers, open_trackers
 
-# Keys that may change when a run is resumed (they do not change what is being trained).
-_RESUMABLE_CHANGES = ("train.max_steps", "train.progress", "train.num_workers", "train.device",
+# Keys that may change when a run is resumed (they do not change what is being trained; the
+# training length, train.max_steps or fit.epochs, may grow).
+_RESUMABLE_CHANGES = ("train.max_steps", "fit.epochs", "train.progress", "train.num_workers", "train.device",
                       "train.eval_batch_size", "eval.", "tracking.")
 
 

@@ -110,3 +110,15 @@ def test_a_step_count_on_the_command_line_wins_over_the_configs_epochs():
     assert cfg.fit.epochs is None and cfg.train.max_steps == 4  # trains 4 steps, not 200 epochs
     assert load_config("recsys:multvae", ["train.max_steps=4", "fit.epochs=2"]).fit.epochs == 2
     assert load_config("recsys:multvae", ["train.lr=0.01"]).fit.epochs == 200
+
+
+def test_a_run_trained_by_epochs_resumes_for_more_epochs(tmp_path):
+    small = ["data.synthetic_users=400", "data.synthetic_items=120", "data.n_heldout_users=40", "eval.mi_examples=60",
+             "model.latent_dim=8", "model.encoder.params.hidden_dims=[32]", "model.decoder.params.hidden_dims=[32]",
+             "train.batch_size=100"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = train_run(load_config("recsys:multvae", small + ["fit.epochs=2"]), tmp_path / "r", log=lambda m: None)
+        more = train_run(load_config("recsys:multvae", small + ["fit.epochs=3"]), tmp_path / "r", log=lambda m: None)
+    per_epoch = first["step"] // 2  # full batches of 100 training users
+    assert per_epoch >= 1 and (first["step"], more["step"]) == (2 * per_epoch, 3 * per_epoch)

@@ -9,8 +9,9 @@ whether to validate when a block ends. Two uses:
 * RecVAE (Shenbin et al. 2020, section 3.5): alternate 3 encoder epochs (input dropout on)
   and 1 decoder epoch (encoder in eval mode: no dropout), each with its own Adam, and copy
   the encoder into the composite prior when an encoder block ends;
-* a GAN discriminator step: ``[{name: disc, params: [recon_losses.discriminator], steps: 1},
-  {name: gen, params: [encoder, head, decoder], steps: 1}]``.
+* a GAN discriminator step: ``[{name: disc, params: [terms.adversarial], steps: 1},
+  {name: gen, params: [encoder, head, decoder], steps: 1}]`` (the adversarial
+  reconstruction term's discriminator, then the VAE).
 
 The phase of step ``t`` is a pure function of ``t`` (its position in the cycle), so resume
 is exact and every DDP rank agrees without communicating. Without ``train.phases`` the plan
@@ -39,7 +40,7 @@ class PhaseConfig:
         as the key of this phase's optimizer state in checkpoints.
     params : list of str
         Submodule paths of the model (``encoder``, ``head``, ``decoder``, ``prior``,
-        ``recon_losses.discriminator``, ...) whose trainable parameters this phase updates.
+        ``terms.adversarial``, ...) whose trainable parameters this phase updates.
     steps : int
         Optimizer steps per block of this phase. Give ``steps`` or ``epochs``.
     epochs : int
@@ -146,7 +147,7 @@ def select_parameters(model: nn.Module, prefixes: Sequence[str], where: str) -> 
             tops = sorted({n.split(".")[0] for n, _ in named})
             raise ConfigError(f"{where}: {prefix!r} names no trainable parameters of this model.{did_you_mean(prefix, tops)}"
                               f" Submodules with parameters: {', '.join(tops)} (nested ones with dots, e.g. "
-                              f"recon_losses.discriminator).")
+                              f"terms.adversarial).")
         for p in hits:
             if id(p) not in seen:
                 seen.add(id(p))

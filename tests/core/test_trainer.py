@@ -403,3 +403,22 @@ def test_a_phased_fp16_run_shares_one_grad_scaler_across_the_phases_and_resumes(
     m3 = _model(make_model, dropout_cfg, toy_bundle.info, seed=5)
     fit(m3, ELBO(), toy_bundle, cfg, run_dir=tmp_path / "b")
     _assert_bitwise_equal(_params(m1), _params(m3))
+
+
+def test_a_gan_discriminator_step_updates_only_the_discriminator(toy_bundle, make_model):
+    cfg = ModelConfig(latent_dim=3, encoder=ComponentConfig("mlp", {"hidden_dims": [16]}),
+                      decoder=ComponentConfig("mlp", {"hidden_dims": [16]}),
+                      terms=(ComponentConfig("adversarial", {"loss": "hinge"}),))
+    phases = (PhaseConfig("disc", ("terms.adversarial",), steps=1), PhaseConfig("gen", ("encoder", "head", "decoder"),
+                                                                             steps=2))
+    m = make_model(cfg, toy_bundle.info)
+    before = _params(m)
+    fit(m, ELBO(), toy_bundle, replace(PHASED, max_steps=1, phases=phases))
+    after = _params(m)
+    changed = {k.split(".")[0] + (".adversarial" if k.startswith("terms.") else "")
+               for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {"terms.adversarial"}
+    fit(m, ELBO(), toy_bundle, replace(PHASED, max_steps=2, phases=phases[1:]))
+    final = _params(m)
+    changed = {k.split(".")[0] for k in after if not torch.equal(after[k], final[k])}
+    assert changed == {"encoder", "head", "decoder"}

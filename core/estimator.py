@@ -71,7 +71,9 @@ class FitConfig:
     A Python facade is fitted on data of any size, so its length is given in epochs and
     resolved to ``train.max_steps`` for the training split at hand (:func:`resolve_train`);
     ``vaekit train`` resolves it the same way, so a packaged config and its facade train the
-    same model on the same data.
+    same model on the same data. With ``fit.epochs`` set, ``train.max_steps`` is not read
+    (``vaekit train ... --set train.max_steps=N`` turns ``fit.epochs`` off: the step count
+    asked for wins).
 
     Attributes
     ----------

@@ -80,9 +80,12 @@ def make_recommender(name: str, cfg: Mapping[str, Any], n_train: int, seed: int,
     if name in ("Mult-VAE", "Mult-VAE*"):
         kw = dict(epochs=cfg["epochs"], **common, **(TUNED_VAE if name == "Mult-VAE*" else {}))
         kw.update(params or {})
-        # the cap is reached after 80 % of the updates (total_anneal_steps is where beta would hit 1)
-        kw.setdefault("total_anneal_steps", int(math.ceil(0.8 * steps / kw.get("beta_cap", 0.2))))
-        return MultVAERecommender(**kw)
+        rec = MultVAERecommender(**kw)
+        if "total_anneal_steps" not in kw:
+            # the cap is reached after 80 % of the updates (total_anneal_steps is where beta would hit 1);
+            # the cap in effect is the packaged config's unless the row sets it
+            rec.set_params(total_anneal_steps=int(math.ceil(0.8 * steps / rec.param("beta_cap"))))
+        return rec
     if name == "Mult-DAE":
         return MultDAERecommender(**{**dict(epochs=cfg["epochs"], weight_decay=2 * 0.01 / b, **common),
                                      **(params or {})})
@@ -131,7 +134,7 @@ class _ValidatedFit:
         tr, vf, vt = data[:3]
         t0 = time.perf_counter()
         self.rec.fit(tr, X_val=vf, X_val_target=vt)
-        return time.perf_counter() - t0, self.rec.epochs, {}
+        return time.perf_counter() - t0, self.rec.param("epochs"), {}
 
 
 @dataclass

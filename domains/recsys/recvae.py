@@ -19,16 +19,17 @@ What it changes from Mult-VAE (section 3 of the paper), and where each piece liv
   then 1 decoder pass (encoder in eval mode: no dropout), each with its own Adam (lr 5e-4);
   validation NDCG@100 after each round picks the best one.
 
-``configs/recvae.yaml`` holds these settings, once. Importing this module (the recsys
-domain does) registers the two component kinds in core's registries.
+``configs/recvae.yaml`` holds these settings, once (``vaekit train recsys:recvae``; the
+facade :class:`~vaekit.domains.recsys.recommenders.RecVAERecommender` maps its arguments onto
+it). Importing this module (the recsys domain does) registers the two component kinds in
+core's registries.
 """
 from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Dict, Optional, Sequence
+from typing import Optional, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -37,10 +38,6 @@ from torch.distributions import Categorical, Distribution, MixtureSameFamily, No
 from vaekit.core.encoders import ENCODERS, Encoder
 from vaekit.core.errors import ConfigError, DataValidationError
 from vaekit.core.priors import PRIORS, Prior
-
-#: The packaged run config of RecVAE (the defaults of :func:`train_recvae`).
-CONFIG = "recvae.yaml"
-
 
 @ENCODERS.register("recvae")
 class RecVAEEncoder(Encoder):
@@ -170,76 +167,3 @@ class CompositePrior(Prior):
         scale = torch.stack([one, sd, one * self.wide_scale], dim=-1)
         mix = Categorical(logits=self.log_mix.expand(*mu.shape, 3), validate_args=False)
         return MixtureSameFamily(mix, Normal(loc, scale, validate_args=False), validate_args=False)
-
-
-def recvae_scores(model, X, batch_size: int = 2048) -> np.ndarray:
-    """Item logits ``(n_rows, n_items)`` of each fold-in row of ``X`` (dropout off)."""
-    from .models import item_scores
-
-    return item_scores(model, X, batch_size)
-
-
-#: :func:`recvae_run_config` setting -> the dotted key of ``configs/recvae.yaml`` it sets.
-SETTINGS = {"hidden_dim": "model.encoder.params.hidden_dim", "latent_dim": "model.latent_dim",
-            "dropout": "model.encoder.params.input_dropout", "gamma": "objective.beta",
-            "batch_size": "train.batch_size", "lr": "train.lr", "seed": "train.seed", "device": "train.device",
-            "progress": "train.progress"}
-
-
-def recvae_run_config(epochs: Optional[int] = None, n_enc_epochs: Optional[int] = None,
-                      n_dec_epochs: Optional[int] = None, **settings: Any) -> Dict[str, Any]:
-    """``configs/recvae.yaml`` with the given settings (the YAML's values for the others).
-
-    ``epochs`` counts alternation rounds of ``n_enc_epochs`` encoder and ``n_dec_epochs``
-    decoder passes (``train.phases[].epochs``), so ``fit.epochs`` (passes) is their product;
-    ``settings`` are the keys of :data:`SETTINGS`.
-    """
-    from pathlib import Path
-
-    from vaekit.core.estimator import get_key, packaged, set_key
-
-    cfg = packaged(Path(__file__).parent / "configs" / CONFIG)
-    unknown = sorted(set(settings) - set(SETTINGS))
-    if unknown:
-        raise ConfigError(f"RecVAE: unknown setting {unknown[0]!r}; valid: epochs, n_enc_epochs, n_dec_epochs, "
-                          f"{', '.join(SETTINGS)}.")
-    enc, dec = cfg["train"]["phases"]
-    per_round = enc["epochs"] + dec["epochs"]
-    rounds = int(epochs) if epochs is not None else get_key(cfg, "fit.epochs") // per_round
-    enc["epochs"] = int(n_enc_epochs) if n_enc_epochs is not None else enc["epochs"]
-    dec["epochs"] = int(n_dec_epochs) if n_dec_epochs is not None else dec["epochs"]
-    set_key(cfg, "fit.epochs", rounds * (enc["epochs"] + dec["epochs"]))
-    for name, value in settings.items():
-        set_key(cfg, SETTINGS[name], value)
-    return cfg
-
-
-def train_recvae(X, *, X_val=None, X_val_target=None, **settings):
-    """Train RecVAE on the rows of ``X`` with the core trainer (its phase plan).
-
-    Parameters
-    ----------
-    X : scipy.sparse matrix ``(n_users, n_items)``
-    X_val, X_val_target : scipy.sparse matrices, optional
-        Validation fold-in and held-out items; the round with the best NDCG@100 is kept.
-    **settings
-        :func:`recvae_run_config`'s arguments (rounds, passes and :data:`SETTINGS`).
-
-    Returns
-    -------
-    VAE
-        In eval mode.
-    """
-    from vaekit.core.data import SparseRowDataset, collate_sparse_rows
-    from vaekit.core.estimator import fit_vae
-    from vaekit.core.types import DataBundle
-
-    from .models import click_info, ranking_validation
-
-    has_val = X_val is not None and X_val_target is not None and X_val.shape[0] > 0
-    data = DataBundle(train=SparseRowDataset(X, where="RecVAE fit(X)"),
-                      val=SparseRowDataset(X_val, X_val_target, where="X_val") if has_val else None, test=None,
-                      info=click_info(X.shape[1], X.shape[0]), collate=collate_sparse_rows)
-    model, _ = fit_vae(recvae_run_config(**settings), data,
-                       val_metrics=ranking_validation(X_val, X_val_target, ks=(100,)) if has_val else None)
-    return model

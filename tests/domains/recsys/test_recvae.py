@@ -117,16 +117,3 @@ def test_the_facade_trains_ranks_better_than_popularity():
     pop = np.asarray(split.train.matrix.sum(0)).ravel()[None, :].repeat(new.shape[0], 0)
     assert ndcg_at_k(s, target, 50, exclude=new) > ndcg_at_k(pop, target, 50, exclude=new)
 
-
-def test_the_run_config_maps_rounds_and_passes_onto_the_packaged_yaml():
-    from vaekit.domains.recsys.recvae import recvae_run_config
-
-    cfg = recvae_run_config()
-    assert cfg["fit"]["epochs"] == 50 * (3 + 1) and cfg["train"]["batch_size"] == 500
-    assert (cfg["model"]["encoder"]["params"]["hidden_dim"], cfg["model"]["latent_dim"], cfg["objective"]["beta"],
-            cfg["train"]["lr"]) == (600, 200, 0.005, 5e-4)
-    cfg = recvae_run_config(epochs=10, n_enc_epochs=2, gamma=0.01, seed=4)
-    assert cfg["fit"]["epochs"] == 30 and [p["epochs"] for p in cfg["train"]["phases"]] == [2, 1]
-    assert cfg["objective"]["beta"] == 0.01 and cfg["train"]["seed"] == 4
-    with pytest.raises(ConfigError, match="unknown setting 'gama'"):
-        recvae_run_config(gama=0.01)

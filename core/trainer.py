@@ -81,7 +81,8 @@ class TrainConfig:
     monitor_mode : {"min", "max"}
         Whether lower or higher ``monitor`` is better.
     restore_best : bool
-        Load the best weights into the model when training ends.
+        Load the best weights into the model when training ends (from ``best.pt``, or,
+        without a run directory, from a copy kept in memory at each new best).
     seed : int
     device : str
         ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
@@ -383,7 +384,7 @@ def fit(model: nn.Module, objective, data: DataBundle, cfg: TrainConfig, *, run_
         run.say(f"nothing to do: the run already finished at step {run.state.step}")
     else:
         run.train(val_metrics)
-    return _finish(model, run.state, run.ckpt_dir, cfg, run.env)
+    return _finish(model, run.state, run.ckpt_dir, cfg, run.env, run.best_in_memory)
 
 
 def _optimizer(cfg: TrainConfig, params: List[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -423,6 +424,7 @@ class _Run:
         self.state = TrainState()
         self.fwd_model: nn.Module = model
         self.t0 = time.time()
+        self.best_in_memory: Optional[Dict[str, torch.Tensor]] = None  # restore_best without a run dir
 
     # ------------------------------------------------------------------ setup
     def _build_optimizers(self) -> None:
@@ -673,6 +675,8 @@ class _Run:
         if metric < state.best_metric - cfg.min_delta:
             state.best_metric, state.best_step, state.evals_since_best = metric, state.step, 0
             self.checkpoint("best.pt")
+            if self.ckpt_dir is None and cfg.restore_best:
+                self.best_in_memory = {k: v.detach().clone() for k, v in _unwrap(self.model).state_dict().items()}
         else:
             state.evals_since_best += 1
         if cfg.early_stopping_patience and state.evals_since_best >= cfg.early_stopping_patience:
@@ -695,10 +699,13 @@ def _run_val_metrics(val_metrics: Callable[[nn.Module], Dict[str, float]], model
         module.train(was)
 
 
-def _finish(model, state: TrainState, ckpt_dir: Optional[Path], cfg: TrainConfig, env: DistEnv) -> TrainState:
+def _finish(model, state: TrainState, ckpt_dir: Optional[Path], cfg: TrainConfig, env: DistEnv,
+            best_in_memory: Optional[Dict[str, torch.Tensor]] = None) -> TrainState:
     barrier(env)  # rank 0 may still be writing best.pt
     device = env.device
     if cfg.restore_best and ckpt_dir is not None and (ckpt_dir / "best.pt").exists():
         best = load_checkpoint(ckpt_dir / "best.pt", map_location=device)
         _unwrap(model).load_state_dict(best["model"])
+    elif cfg.restore_best and best_in_memory is not None:
+        _unwrap(model).load_state_dict(best_in_memory)
     return state

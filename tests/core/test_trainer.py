@@ -124,6 +124,17 @@ def test_extra_val_metrics_are_logged_and_select_the_best_step_in_max_mode(tmp_p
             run_dir=tmp_path / "other", val_metrics=lambda model: {"score@5": 0.0})
 
 
+def test_restore_best_without_a_run_dir_keeps_the_best_weights_in_memory(toy_bundle, tiny_model_cfg, make_model):
+    scores = iter([0.1, 0.9, 0.5, 0.3])  # the best evaluation is the second (step 10)
+    cfg = replace(BASE, max_steps=20, eval_every=5, monitor="s", monitor_mode="max", restore_best=True)
+    m = make_model(tiny_model_cfg, toy_bundle.info)
+    st = fit(m, ELBO(), toy_bundle, cfg, val_metrics=lambda model: {"s": next(scores)})
+    assert st.best_step == 10 and st.step == 20
+    ref = make_model(tiny_model_cfg, toy_bundle.info)
+    fit(ref, ELBO(), toy_bundle, replace(cfg, max_steps=10, restore_best=False), val_metrics=lambda model: {"s": 0.0})
+    _assert_bitwise_equal(_params(m), _params(ref))
+
+
 def test_nonfinite_loss_raises_with_step_terms_and_advice(toy_bundle, tiny_model_cfg, make_model):
     bad = ArrayDataset(torch.full((64, 8), 1e30))
     data = DataBundle(bad, None, None, toy_bundle.info, collate_arrays)

@@ -91,7 +91,8 @@ class Metric(ABC):
     Attributes
     ----------
     name : str
-        Prefix of the keys it returns.
+        The metric's name (its keys usually start with it; keys must be unique across a
+        domain's metrics, which ``vaekit.pipelines.checks.check_domain`` checks).
     higher_is_better : bool or dict
         One direction for every key, or ``{key: bool}`` when keys differ.
     needs : tuple of str
@@ -113,7 +114,7 @@ class Metric(ABC):
 
     @abstractmethod
     def compute(self, ctx: EvalContext) -> Dict[str, float]:
-        """Return ``{key: value}``; keys start with ``name``."""
+        """Return ``{key: value}``; keys usually start with ``name`` and are unique across the domain's metrics."""
 
 
 @dataclass(frozen=True)

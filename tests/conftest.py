@@ -28,3 +28,19 @@ def _make_model(cfg, info, seed=0):
 def make_model():
     """``make_model(model_cfg, info, seed=0)``: a seeded :func:`build_vae`."""
     return _make_model
+
+
+@pytest.fixture(scope="session")
+def train_packaged():
+    """``train_packaged(spec, overrides, run_dir) -> summary``: train a packaged config from
+    scratch with the pipeline, the data's skip-and-count warnings silenced."""
+    import warnings
+
+    from vaekit.pipelines import load_config, train_run
+
+    def train(spec, overrides, run_dir):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return train_run(load_config(spec, overrides), run_dir, resume="never", log=lambda m: None)
+
+    return train

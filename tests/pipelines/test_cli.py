@@ -202,8 +202,6 @@ def test_every_shipped_config_validates_and_smoke_runs(capsys, tmp_path, spec):
 
     domain = spec.split(":")[0]
     if spec in NEEDS_SHARED:
-        from pathlib import Path
-
         from vaekit.domains.data_root import data_root
 
         if not data_root().is_dir():

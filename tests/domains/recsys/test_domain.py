@@ -16,7 +16,7 @@ from vaekit.core.errors import ConfigError, NotFittedError  # noqa: E402
 from vaekit.domains.recsys import (EASERecommender, MultDAERecommender, MultVAERecommender,  # noqa: E402
                                    RecVAERecommender, RecsysDataConfig, load_recsys, ndcg_at_k,
                                    strong_generalization_split, synthetic_interactions)
-from vaekit.pipelines import evaluate_run, generate_run, load_config, train_run  # noqa: E402
+from vaekit.pipelines import evaluate_run, generate_run  # noqa: E402
 
 TINY = ["data.synthetic_users=400", "data.synthetic_items=120", "data.n_heldout_users=40", "train.max_steps=40",
         "train.batch_size=100", "train.eval_every=10", "train.progress=false", "eval.mi_examples=60"]
@@ -31,12 +31,9 @@ def split():
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
+def default_run(tmp_path_factory, train_packaged):
     run_dir = tmp_path_factory.mktemp("recsys") / "run"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        summary = train_run(load_config("recsys:default", TINY), run_dir, resume="never", log=lambda m: None)
-    return run_dir, summary
+    return run_dir, train_packaged("recsys:default", TINY, run_dir)
 
 
 def test_default_run_selects_the_epoch_by_validation_ndcg_and_logs_it(default_run):

@@ -16,7 +16,7 @@ from vaekit.core.config import from_dict  # noqa: E402
 from vaekit.domains.text import style  # noqa: E402
 from vaekit.domains.text.corpus import STYLE_WORDS, write_corpus  # noqa: E402
 from vaekit.domains.text.loading import TextDataConfig, decode_ids, load_text  # noqa: E402
-from vaekit.pipelines import evaluate_run, generate_run, load_config, load_run, train_run  # noqa: E402
+from vaekit.pipelines import evaluate_run, generate_run, load_config, load_run  # noqa: E402
 
 TINY = ["data.generated_size=1200", "train.max_steps=60", "train.eval_every=30", "train.progress=false",
         "train.batch_size=32", "eval.mi_examples=50", "eval.iw_samples=2", "eval.n_samples=20",
@@ -88,12 +88,9 @@ def test_plain_sentences_truncation_and_errors(tmp_path):
 
 # ---------------------------------------------------------------------------- end to end
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
+def default_run(tmp_path_factory, train_packaged):
     run_dir = tmp_path_factory.mktemp("text") / "run"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        summary = train_run(load_config("text:default", TINY), run_dir, resume="never", log=lambda m: None)
-    return run_dir, summary
+    return run_dir, train_packaged("text:default", TINY, run_dir)
 
 
 def test_training_logs_the_control_terms(default_run):

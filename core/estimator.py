@@ -198,6 +198,10 @@ def fit_vae(cfg: Mapping[str, Any], data: DataBundle,
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(int(train.seed))
         model = build_vae(s.model, data.info).to(device)
+        # Auxiliary terms prepare as under `vaekit train` (e.g. the perceptual term trains its
+        # frozen feature network first); no domain supplies resources here.
+        for term in model.terms.values():
+            term.prepare(data, {}, resumed=False, device=device, seed=int(train.seed))
         fit(model, objective, data, train, val_metrics=val_metrics if has_val else None)
     return model.eval(), train
 

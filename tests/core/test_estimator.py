@@ -115,6 +115,17 @@ def test_fit_vae_caps_the_batch_at_a_small_training_set():
     assert train.batch_size == 10 and train.max_steps == 5  # ceil(3 * 10 / 10) = 3 < min_steps 5
 
 
+def test_fit_vae_prepares_the_auxiliary_terms_like_vaekit_train():
+    # a perceptual term needs its feature network trained before the VAE (Term.prepare);
+    # without it the first forward pass would refuse the untrained network
+    cfg = copy.deepcopy(CFG)
+    cfg["model"]["terms"] = [{"kind": "perceptual", "params": {"train": "autoencoder", "steps": 3,
+                                                               "features": {"kind": "mlp", "params": {"hidden_dims": [8]}}}}]
+    cfg["objective"] = {**cfg.get("objective", {}), "weights": {"perceptual": 1.0}}
+    model, _ = fit_vae(cfg, bundle())
+    assert bool(model.term("perceptual").features_trained)
+
+
 def test_documented_defaults_are_checked_against_the_config():
     from vaekit.core.estimator import documented_defaults
 

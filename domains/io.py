@@ -9,8 +9,9 @@ where, rule, value, fix).
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
-from typing import IO, Any, Hashable, List, Optional, Sequence, Tuple
+from typing import IO, Any, Hashable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -76,6 +77,37 @@ def open_binary(path: Path, gz: Optional[bool] = None) -> IO[bytes]:
     return gzip.open(path, "rb") if gz else open(path, "rb")
 
 
+def text_lines(path: Path, where: str, gz: Optional[bool] = None) -> Iterator[Tuple[int, str]]:
+    """``(line number, line)`` of a UTF-8 text file (1-based; newline removed), through gzip when ``gz``.
+
+    Lines are decoded one by one from bytes, so a file that is not UTF-8 text (a binary file
+    under a text suffix, another encoding) is reported as a :class:`DataValidationError` naming
+    the line and byte offset where decoding failed, instead of a ``UnicodeDecodeError``
+    traceback; a truncated or corrupt ``.gz`` is reported the same way.
+    """
+    path = Path(path)
+    if gz is None:
+        gz = format_of(path)[1]
+    fix = ("Point the path to a UTF-8 text file (convert other encodings, e.g. `iconv -f latin1 -t utf-8`), "
+           "and check a .gz file is complete.")
+    offset, ln = 0, 0
+    try:
+        with open_binary(path, gz) as fh:
+            for ln, raw in enumerate(fh, start=1):
+                try:
+                    line = raw.decode("utf-8-sig" if ln == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DataValidationError(fmt_error(
+                        f"{where}, line {ln}", "the file must be UTF-8 text",
+                        f"undecodable byte 0x{raw[exc.start]:02x} at byte offset {offset + exc.start}", fix)) from None
+                offset += len(raw)
+                yield ln, line.rstrip("\r\n")
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise DataValidationError(fmt_error(f"{where}, line {ln + 1}", "the file must be readable "
+                                            f"{'gzip-compressed ' if gz else ''}UTF-8 text",
+                                            f"{type(exc).__name__}: {exc}", fix)) from exc
+
+
 def check_file(path: Path, where: str, expected: str = "") -> Path:
     """``Path(path)`` if it is a file; else a :class:`DataValidationError` naming it and the working directory.
 
@@ -122,7 +154,7 @@ def read_delimited(path: Path, sep: str, where: str, *, extra: str, what: str = 
     except pd.errors.EmptyDataError:
         holds = f"a table with {what}" if what else "a table with a header row and one row per record"
         raise DataValidationError(f"{where}: the file is empty (no header, no rows). Point it to {holds}.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
         raise DataValidationError(f"{where}: cannot be read as a {'comma' if sep == ',' else 'tab'}-separated table "
                                   f"({exc}). Check the separator matches the suffix (.csv: comma, .tsv/.tab: tab) "
                                   f"and that a .gz file is gzip-compressed.") from exc
@@ -193,4 +225,5 @@ def find_column(columns: Sequence[Hashable], names: Sequence[str], *, role: str,
 
 
 __all__ = ["DELIMITED_SUFFIXES", "PARQUET_SUFFIXES", "N_SHOWN", "plain", "show", "close_names", "strip_gz",
-           "format_of", "open_text", "open_binary", "check_file", "delimiter_of", "read_delimited", "find_column"]
+           "format_of", "open_text", "open_binary", "text_lines", "check_file", "delimiter_of", "read_delimited",
+           "find_column"]

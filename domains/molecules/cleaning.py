@@ -12,6 +12,7 @@ import numpy as np
 from vaekit.core.errors import DataValidationError, require
 
 from .io import MoleculeTable
+from .limits import shown_smiles
 from .properties import PROPERTY_NAMES, compute_properties
 from .tokenizers import get_tokenizer
 
@@ -50,7 +51,7 @@ class _Skips:
 
     def warn(self) -> None:
         for reason, items in self.by_reason.items():
-            shown = ", ".join(f"{self.unit} {r} {v!r}" for r, v in items[:_N_EXAMPLES])
+            shown = ", ".join(f"{self.unit} {r} {shown_smiles(v)}" for r, v in items[:_N_EXAMPLES])
             more = ", ..." if len(items) > _N_EXAMPLES else ""
             fix = f" {self.fixes[reason]}" if reason in self.fixes else ""
             warnings.warn(f"{self.where}: skipped {len(items)} of {self.total} molecules ({reason}): "
@@ -95,6 +96,7 @@ class _RowSpec:
     canonicalize: bool
     isomeric: bool
     max_len: int
+    max_chars: int  # longest raw string handed to RDKit (data.max_smiles_chars)
     tokenizer: str
     computed: Tuple[str, ...]  # properties computed with RDKit
     required: Tuple[str, ...]  # computed names that must not be NaN (conditions)
@@ -122,9 +124,17 @@ def _clean_rows(spec: _RowSpec, smiles: Sequence[Any]) -> List[tuple]:
     tokenizer = get_tokenizer(spec.tokenizer)
     too_long = (f"longer than max_len={spec.max_len} tokens with <eos>",
                 f"Raise data.max_len (now {spec.max_len}) to keep them.")
+    too_many_chars = (f"longer than max_smiles_chars={spec.max_chars} characters",
+                      f"RDKit crashes or hangs on very long strings, so they are rejected before parsing; raise "
+                      f"data.max_smiles_chars (now {spec.max_chars}, at most 10000) only if they are real molecules.")
     out: List[tuple] = []
     with BlockLogs():  # RDKit would print one line per bad SMILES; we report counts instead
         for raw in smiles:
+            # By length first: RDKit's recursive parser/canonicaliser segfaults or hangs on a
+            # string of tens of thousands of atoms, and no check after the call can catch that.
+            if isinstance(raw, str) and len(raw.strip()) > spec.max_chars:
+                out.append(("skip",) + too_many_chars)
+                continue
             mol = Chem.MolFromSmiles(raw) if isinstance(raw, str) and raw.strip() else None
             if mol is None or mol.GetNumAtoms() == 0:
                 out.append(("skip", "unparsable SMILES", "Fix them (check with rdkit.Chem.MolFromSmiles) or remove "
@@ -196,7 +206,7 @@ def _clean(table: MoleculeTable, cfg: MoleculesDataConfig, tokenizer, need_graph
                       "Fill those values or remove the name from data.condition.")
         else:
             keep.append(i)
-    spec = _RowSpec(cfg.canonicalize, cfg.isomeric, cfg.max_len, tokenizer.name, computed,
+    spec = _RowSpec(cfg.canonicalize, cfg.isomeric, cfg.max_len, cfg.max_smiles_chars, tokenizer.name, computed,
                     tuple(n for n in computed if n in cond), need_graph, need_scaffold)
     results = _map_rows(spec, [table.smiles[i] for i in keep], cfg.num_workers)
 

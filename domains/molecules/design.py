@@ -35,6 +35,7 @@ from vaekit.core.vocab import Vocabulary
 
 from ..seeding import eval_mode
 from .datasets import MoleculeCollate, decode_tokens
+from .limits import check_smiles_length, parsable_length, shown_smiles
 from .properties import PROPERTY_NAMES, smiles_properties
 from .tokenizers import get_tokenizer
 
@@ -85,13 +86,14 @@ def candidates(smiles: Sequence[str], reference: Optional[str] = None,
     with BlockLogs():  # invalid decodes are expected; they are marked valid=False
         ref_fp = None
         if reference is not None:
+            check_smiles_length(reference, "reference")
             ref = Chem.MolFromSmiles(reference)
             if ref is None:
-                raise DataValidationError(f"reference: {reference!r} is not a valid SMILES.")
+                raise DataValidationError(f"reference: {shown_smiles(reference)} is not a valid SMILES.")
             ref_fp = _fingerprint(ref)
         out = []
         for i, s in enumerate(smiles):
-            m = Chem.MolFromSmiles(s) if s else None
+            m = Chem.MolFromSmiles(s) if s and parsable_length(s) else None  # too long: invalid, never parsed
             score = None if scores is None else float(scores[i])
             if m is None:
                 out.append(Candidate(s, False, score=score))
@@ -120,14 +122,15 @@ def smiles_to_batch(smiles: Sequence[str], info: DataInfo) -> Batch:
     canonicalize, isomeric = info.extra.get("canonicalize", True), info.extra.get("isomeric", True)
     with BlockLogs():  # the error below names the bad SMILES
         for i, s in enumerate(smiles):
+            check_smiles_length(s, f"smiles[{i}]")
             mol = Chem.MolFromSmiles(s) if s else None
             if mol is None:
-                raise DataValidationError(f"smiles[{i}]: {s!r} is not a valid SMILES (RDKit cannot parse it). "
+                raise DataValidationError(f"smiles[{i}]: {shown_smiles(s)} is not a valid SMILES (RDKit cannot parse it). "
                                           f"Check it with rdkit.Chem.MolFromSmiles.")
             can = Chem.MolToSmiles(mol, isomericSmiles=isomeric) if canonicalize else s.strip()
             ids = vocab.encode(tokenizer.tokenize(can))
             if len(ids) > info.shape[0]:
-                raise DataValidationError(f"smiles[{i}]: {s!r} has {len(ids)} tokens with <eos>, more than the "
+                raise DataValidationError(f"smiles[{i}]: {shown_smiles(s)} has {len(ids)} tokens with <eos>, more than the "
                                           f"model's max_len={info.shape[0]}. Use a smaller molecule.")
             graph = None
             if graphs:
@@ -309,7 +312,7 @@ def grid_image(smiles: Sequence[str], path: str | Path, legends: Optional[Sequen
     if not smiles:
         raise DataValidationError("smiles: nothing to draw (empty list).")
     with BlockLogs():  # invalid SMILES are expected: drawn as empty cells
-        mols = [Chem.MolFromSmiles(s) if s else None for s in smiles]
+        mols = [Chem.MolFromSmiles(s) if s and parsable_length(s) else None for s in smiles]
     mols = [m if m is not None else Chem.Mol() for m in mols]
     legends = list(legends) if legends is not None else list(smiles)
     n_rows = math.ceil(len(mols) / mols_per_row)

@@ -29,6 +29,8 @@ import torch
 
 from vaekit.core.errors import DataValidationError, require
 
+from .limits import check_smiles_length, shown_smiles
+
 ATOM_FEATURES = ("atomic_num", "chirality", "degree", "formal_charge", "num_hs", "num_radical_electrons",
                  "hybridization", "is_aromatic", "is_in_ring")
 BOND_FEATURES = ("bond_type", "stereo", "is_conjugated")
@@ -182,9 +184,10 @@ def smiles_to_graph(smiles: str):
     from rdkit.rdBase import BlockLogs
 
     with BlockLogs():  # the error below says what failed; RDKit's stderr line would repeat it
+        check_smiles_length(smiles, "SMILES")
         mol = Chem.MolFromSmiles(smiles) if smiles else None
     if mol is None:
-        raise DataValidationError(f"SMILES {smiles!r}: RDKit cannot parse it into a molecule. Check the SMILES "
+        raise DataValidationError(f"SMILES {shown_smiles(smiles)}: RDKit cannot parse it into a molecule. Check the SMILES "
                                   f"(e.g. with rdkit.Chem.MolFromSmiles) or drop it.")
     return mol_to_graph(mol)
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from vaekit.core.errors import DataValidationError, require
 
-from ..io import DELIMITED_SUFFIXES, delimiter_of, find_column, format_of, open_binary, open_text, read_delimited
+from ..io import DELIMITED_SUFFIXES, delimiter_of, find_column, format_of, open_binary, read_delimited, text_lines
 
 _SMI_SUFFIXES = (".smi", ".smiles", ".txt")
 _SDF_SUFFIXES = (".sdf", ".sd")
@@ -106,20 +106,19 @@ def _read_smi(path: Path, gz: bool, where: str) -> MoleculeTable:
     smiles: List[str] = []
     rows: List[int] = []
     names: List[Optional[str]] = []
-    with open_text(path, gz) as fh:
-        first = True
-        for ln, line in enumerate(fh, start=1):
-            line = line.strip()
-            if not line or line.startswith("#"):
+    first = True
+    for ln, line in text_lines(path, where, gz):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 1)
+        if first:
+            first = False
+            if "smiles" in parts[0].lower():
                 continue
-            parts = line.split(None, 1)
-            if first:
-                first = False
-                if "smiles" in parts[0].lower():
-                    continue
-            smiles.append(parts[0])
-            names.append(parts[1].strip() if len(parts) > 1 else None)
-            rows.append(ln)
+        smiles.append(parts[0])
+        names.append(parts[1].strip() if len(parts) > 1 else None)
+        rows.append(ln)
     cols = {"name": np.asarray(names, dtype=object)} if any(n is not None for n in names) else {}
     return MoleculeTable(np.asarray(smiles, dtype=object), np.asarray(rows, dtype=np.int64), cols, where, "line")
 

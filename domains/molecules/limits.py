@@ -21,3 +21,19 @@ def shown_smiles(s: object) -> str:
     if isinstance(s, str) and len(s) > SHOWN_SMILES_CHARS:
         return f"{s[:SHOWN_SMILES_CHARS]!r}... ({len(s)} characters)"
     return repr(s)
+
+
+def parsable_length(s: object, max_chars: int = MAX_SMILES_CHARS) -> bool:
+    """Whether ``s`` is a string short enough to hand to RDKit (at most ``max_chars`` characters)."""
+    return isinstance(s, str) and len(s.strip()) <= max_chars
+
+
+def check_smiles_length(s: object, where: str, max_chars: int = MAX_SMILES_CHARS) -> None:
+    """Raise :class:`~vaekit.core.errors.DataValidationError` naming ``where`` when ``s`` is a
+    string longer than ``max_chars`` (it would crash or hang RDKit)."""
+    if isinstance(s, str) and len(s.strip()) > max_chars:
+        from vaekit.core.errors import DataValidationError
+
+        raise DataValidationError(f"{where}: a SMILES must have at most {max_chars} characters (RDKit crashes or "
+                                  f"hangs on longer strings); got {shown_smiles(s)}. Pass a real molecule's SMILES "
+                                  f"(check the input holds one SMILES per line).")

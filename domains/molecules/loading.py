@@ -41,6 +41,7 @@ from vaekit.core.vocab import Vocabulary
 from .cleaning import _N_EXAMPLES, _Clean, _clean
 from .datasets import MoleculeCollate, MoleculeDataset
 from .io import MoleculeTable, read_molecule_file
+from .limits import MAX_SMILES_CHARS
 from .splits import random_split, scaffold_split
 from .tokenizers import get_tokenizer
 
@@ -74,6 +75,12 @@ class MoleculesDataConfig:
     max_len : int
         Longest token sequence *including* the final ``<eos>``; longer molecules are skipped
         (counted and warned). Also the decoder's generation length (``DataInfo.shape``).
+    max_smiles_chars : int
+        Longest raw SMILES string, in characters, that is handed to RDKit; longer rows are
+        skipped by their length (counted and warned) *before* any RDKit call, because RDKit
+        crashes (segfault at 20,000 characters) or hangs on very long strings. Default 2000
+        (:data:`~vaekit.domains.molecules.limits.MAX_SMILES_CHARS`), far above drug-like
+        molecules (MOSES's longest has 57 characters).
     max_molecules : int, optional
         Use a seeded random subset of at most this many rows of ``path`` (before it is split).
     max_eval_molecules : int, optional
@@ -107,6 +114,7 @@ class MoleculesDataConfig:
     canonicalize: bool = True
     isomeric: bool = True
     max_len: int = 100
+    max_smiles_chars: int = MAX_SMILES_CHARS
     max_molecules: Optional[int] = None
     max_eval_molecules: Optional[int] = None
     split: Literal["random", "scaffold"] = "random"
@@ -124,6 +132,11 @@ class MoleculesDataConfig:
         if isinstance(self.max_len, bool) or not isinstance(self.max_len, int) or self.max_len < 2:
             raise ConfigError(f"{path}.max_len: must be an integer >= 2 (one token and <eos>); got "
                               f"{self.max_len!r}. MOSES molecules need about 60; 100 is a safe default.")
+        if (isinstance(self.max_smiles_chars, bool) or not isinstance(self.max_smiles_chars, int)
+                or not 1 <= self.max_smiles_chars <= 10_000):
+            raise ConfigError(f"{path}.max_smiles_chars: must be an integer in [1, 10000] (RDKit crashes on longer "
+                              f"SMILES); got {self.max_smiles_chars!r}. {MAX_SMILES_CHARS} keeps every drug-like "
+                              f"molecule.")
         for key in ("max_molecules", "max_eval_molecules"):
             v = getattr(self, key)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):

@@ -19,6 +19,8 @@ import numpy as np
 
 from vaekit.core.errors import ConfigError, MissingDependencyError
 
+from .limits import parsable_length
+
 PROPERTY_NAMES = ("logp", "qed", "sa", "mw")
 
 
@@ -82,7 +84,8 @@ def smiles_properties(smiles: Iterable[str], names: Sequence[str] = PROPERTY_NAM
     from rdkit.rdBase import BlockLogs
 
     with BlockLogs():  # unparsable SMILES give NaN rows; RDKit need not print each one
-        mols = [Chem.MolFromSmiles(s) if s else None for s in smiles]
+        # Strings too long for RDKit (it crashes on them) are NaN rows like unparsable ones.
+        mols = [Chem.MolFromSmiles(s) if s and parsable_length(s) else None for s in smiles]
     return compute_properties(mols, names)
 
 

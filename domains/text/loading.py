@@ -15,8 +15,11 @@ Pipeline of :func:`load_text`:
    1,000 reference sources.
 3. **Encode**: the vocabulary comes from the training split (``min_freq``, ``max_vocab``,
    ``<unk>`` for the rest); long sentences are truncated with a count or rejected
-   (``on_long``); labels become class ids ``0..K-1`` in the order of ``labels`` (unknown
-   values raise, naming them).
+   (``on_long``); labels become class ids ``0..K-1`` in the order of ``labels``. One label
+   rule holds on every split, so a row's fate does not depend on the split it lands in: with
+   ``labels`` set, any other value is an error; without it the classes are the training
+   split's labels, an evaluation label outside them is an error, and so is a training label
+   that no evaluation split holds (stray rows, not a class). The messages name ``data.labels``.
 
 Items are ``(index, tokens (L,) long ending with <eos>, cond: class id | None, y: class id |
 None)``; :class:`~vaekit.core.data.PadCollate` batches them. The label is the cVAE condition
@@ -37,9 +40,9 @@ from vaekit.core.errors import ConfigError, DataValidationError, fmt_error
 from vaekit.core.types import DataBundle, DataInfo
 from vaekit.core.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocabulary
 
-from ..io import delimiter_of, format_of, strip_gz
+from ..io import N_SHOWN, delimiter_of, format_of, strip_gz
 from .io import read_labelled, read_references, read_sentences
-from .tokens import build_vocab, check_labels, encode_sentences
+from .tokens import build_vocab, check_labels, encode_sentences, label_counts, shown_counts
 
 PathSpec = Union[str, List[str], None]
 
@@ -63,8 +66,10 @@ class TextDataConfig:
     labelled : bool
         Sentences carry a style label (``false``: plain sentences, e.g. PTB).
     labels : list of str, optional
-        The allowed labels in class-id order; ``null``: the sorted labels of the training
-        split. Other values in any split raise an error naming them.
+        The allowed labels in class-id order; any other value in any split is an error
+        naming it. ``null``: the sorted labels of the training split, each of which must also
+        occur in the validation or test split (a label only training has is taken for stray
+        rows; list it here to keep it as a class).
     condition : bool
         Use the label as the cVAE condition (``Batch.cond``).
     text_column, label_column : str, optional
@@ -297,6 +302,50 @@ def _label_order(cfg: TextDataConfig, splits: Dict[str, _Split]) -> List[str]:
     return found
 
 
+def _labels_setting(values: Sequence[str]) -> str:
+    """``--set "data.labels=['0','1']"`` for ``values`` (quoted: unquoted digits would be read as numbers)."""
+    if len(values) > N_SHOWN * 2 or any(len(v) > 40 for v in values):
+        return "--set \"data.labels=[...]\" (every class, in class-id order)"
+    return "--set \"data.labels=[" + ",".join(repr(str(v)) for v in values) + "]\""
+
+
+def _check_labels(cfg: TextDataConfig, splits: Dict[str, _Split], labels: List[str]) -> None:
+    """One label rule on every split (so a row's fate does not depend on the split it lands in).
+
+    With ``data.labels`` every split's labels must be among them. Without it the classes are
+    the training split's labels: an evaluation label outside them is an error, and so is a
+    training label that no evaluation split holds (a stray row, not a class), whenever an
+    evaluation split carries labels to compare with; the fix names ``data.labels``.
+    """
+    read = {name: sp for name, sp in splits.items() if sp.labels is not None and sp.sentences}
+    seen = {v for sp in read.values() for v in sp.labels}
+    everything = list(labels) + sorted(seen - set(labels))  # the current class ids kept, new labels after
+    if cfg.labels is not None:
+        for sp in read.values():
+            check_labels(sp.labels, labels, where=f"{sp.where} labels", source="data.labels",
+                         fix=f"Fix or remove those rows, or add the value(s) to data.labels "
+                             f"({_labels_setting(everything)}).")
+        return
+    for sp in read.values():
+        check_labels(sp.labels, labels, where=f"{sp.where} labels",
+                     source="the training split's labels: data.labels is not set",
+                     fix=f"Fix or remove those rows, or name every class in data.labels "
+                         f"({_labels_setting(everything)}).")
+    if cfg.path is None:  # the generated corpus: its two styles are known
+        return
+    evaluated = {v for name, sp in read.items() if name != "train" for v in sp.labels}
+    train = splits["train"]
+    if not evaluated or "train" not in read:
+        return
+    only_train = label_counts(train.labels, evaluated)
+    if only_train:
+        raise DataValidationError(fmt_error(
+            f"{train.where} labels", "without data.labels every training label must also occur in the validation "
+            "or test split (a label only the training split has is taken for stray rows, not a class)",
+            f"only in the training split, with counts {shown_counts(only_train)}",
+            f"Fix or remove those rows, or name every class in data.labels ({_labels_setting(everything)})."))
+
+
 def load_text(cfg: TextDataConfig, seed: int = 0) -> DataBundle:
     """Read (or generate), split and encode the sentences described by ``cfg``.
 
@@ -315,8 +364,7 @@ def load_text(cfg: TextDataConfig, seed: int = 0) -> DataBundle:
         if len(sp.sentences) == 0 and name == "train":
             raise DataValidationError(fmt_error(sp.where, "the training split must not be empty", 0,
                                                 "Check data.path and exclude_test_from_train."))
-        if sp.labels is not None:
-            check_labels(sp.labels, labels, where=f"{sp.where} labels")
+    _check_labels(cfg, splits, labels)
     vocab = build_vocab(splits["train"].sentences, min_freq=cfg.min_freq, max_size=cfg.max_vocab)
     datasets = {}
     for name, sp in splits.items():

@@ -15,7 +15,7 @@ from vaekit.core.errors import ConfigError, DataValidationError, fmt_error
 from vaekit.core.registry import did_you_mean
 from vaekit.core.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocabulary
 
-from ..io import N_SHOWN
+from ..io import N_SHOWN, show
 
 ON_LONG = ("truncate", "error")
 
@@ -61,7 +61,31 @@ def tokenize(sentence: str, lowercase: bool = False) -> List[str]:
                                             "Pass one sentence as a string."))
     return (sentence.lower() if lowercase else sentence).split()
 
-def check_labels(labels: Iterable[object], allowed: Iterable[object], where: str = "check_labels") -> None:
+def _short(v: object, n: int = 80) -> object:
+    """A label as shown in a message: strings cut to their first ``n`` characters."""
+    return v[:n] + "..." if isinstance(v, str) and len(v) > n else v
+
+
+def label_counts(labels: Iterable[object], outside: Iterable[object] = ()) -> dict:
+    """``{value: count}`` of the labels not in ``outside``, in first-seen order."""
+    skip = set(outside)
+    counts: dict = {}
+    for v in labels:
+        if v not in skip:
+            counts[v] = counts.get(v, 0) + 1
+    return counts
+
+
+def shown_counts(counts: dict) -> str:
+    """The first few ``{value: count}`` of ``counts`` (values cut to 80 characters), with the total when more."""
+    keys = sorted(counts, key=repr)
+    shown = {_short(k): counts[k] for k in keys[:N_SHOWN]}
+    more = f" ({len(counts)} values in all)" if len(counts) > N_SHOWN else ""
+    return f"{shown}{more}"
+
+
+def check_labels(labels: Iterable[object], allowed: Iterable[object], where: str = "check_labels",
+                 source: Optional[str] = None, fix: Optional[str] = None) -> None:
     """Fail on label values outside ``allowed``.
 
     Parameters
@@ -72,23 +96,23 @@ def check_labels(labels: Iterable[object], allowed: Iterable[object], where: str
         The permitted values (compared as given: ``"0"`` is not ``0``).
     where : str
         Where the labels come from, for the message.
+    source : str, optional
+        Where ``allowed`` comes from (e.g. ``"data.labels"``), added to the rule.
+    fix : str, optional
+        The advice of the message (default: fix the rows or widen the allowed labels).
 
     Raises
     ------
     DataValidationError
-        Naming the unknown values (with their counts) and the allowed set.
+        Naming the unknown values (with their counts, the first few) and the allowed set.
     """
-    allowed_set = set(allowed)
-    counts: dict = {}
-    for v in labels:
-        if v not in allowed_set:
-            counts[v] = counts.get(v, 0) + 1
+    allowed_list = sorted(set(allowed), key=repr)
+    counts = label_counts(labels, allowed_list)
     if counts:
-        shown = {k: counts[k] for k in sorted(counts, key=repr)[:N_SHOWN]}
-        more = f" ({len(counts)} unknown values in all)" if len(counts) > N_SHOWN else ""
-        raise DataValidationError(fmt_error(where, f"labels must be in {sorted(allowed_set, key=repr)}",
-                                            f"unknown value(s) with counts {shown}{more}",
-                                            "Fix or remove those rows, or widen the allowed labels."))
+        src = f" ({source})" if source else ""
+        raise DataValidationError(fmt_error(where, f"labels must be in {show([_short(v) for v in allowed_list], 20)}{src}",
+                                            f"unknown value(s) with counts {shown_counts(counts)}",
+                                            fix or "Fix or remove those rows, or widen the allowed labels."))
 
 
 # ====================================================================== vocabulary and ids
@@ -190,4 +214,4 @@ def encode_sentences(sentences: Sequence[str], vocab: Vocabulary, max_len: int, 
     return out
 
 
-__all__ = ["ON_LONG", "check_sentences", "tokenize", "check_labels", "build_vocab", "encode_sentences"]
+__all__ = ["ON_LONG", "check_sentences", "tokenize", "check_labels", "label_counts", "shown_counts", "build_vocab", "encode_sentences"]

@@ -43,6 +43,7 @@ from vaekit.core.config import set_key
 from vaekit.core.estimator import FROM_CONFIG, TRAIN_KEYS, ConfigEstimator, fit_vae, packaged
 from vaekit.core.types import DataBundle, DataInfo
 
+from .features import MIN_TRAIN_ROWS, check_train_rows
 from .preprocess import SCALINGS, TabularPreprocessor
 from .scoring import anomaly_scores, check_score, feature_nll
 
@@ -284,6 +285,7 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         Parameters
         ----------
         X : array-like or DataFrame, shape (n_samples, n_features)
+            At least :data:`~vaekit.domains.anomaly.features.MIN_TRAIN_ROWS` (10) rows.
             Numeric columns may hold NaN (imputed, with a missing indicator); DataFrame
             columns of object/category/bool dtype are one-hot encoded.
         y : ignored
@@ -291,6 +293,13 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         Returns
         -------
         self
+
+        Raises
+        ------
+        DataValidationError
+            Fewer than 10 rows, a table that breaks a rule of
+            :func:`~vaekit.domains.anomaly.features.validate_features`, or a value too large
+            for the scaling (:class:`~vaekit.domains.anomaly.preprocess.TabularPreprocessor`).
         """
         self._check_params()
         self._set_n_classes(y)
@@ -314,6 +323,8 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         pre = TabularPreprocessor(scaling, self.param("categorical_columns"), random_state=self.param("random_state"))
         xt = pre.fit_transform(X, where)
         n, d = xt.shape
+        check_train_rows(n, where, f"Fit on at least {MIN_TRAIN_ROWS} rows: a detector learns what normal rows look "
+                                   f"like from them.")
         info = DataInfo(kind="vector", shape=(d,), likelihood="gaussian", n_train=n)
         data = DataBundle(train=ArrayDataset(xt, where=where), val=None, test=None, info=info, collate=collate_arrays)
         model, train = fit_vae(self.member_config(scaling, d), data, where="VAEDetector")

@@ -9,7 +9,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from vaekit.core.errors import ConfigError
+from vaekit.core.errors import ConfigError, DataValidationError, fmt_error
 
 from ..base import EvalContext, Metric
 from .metrics import anomaly_scores_report
@@ -63,7 +63,17 @@ def _labels(ctx: EvalContext, what: str):
         warnings.warn(f"{what}: the {ctx.split} split has no anomaly labels, so no AUC is computed; give the "
                       f"table a label column (data.label_column).", stacklevel=2)
         return None
-    return y.numpy().astype(np.int64)
+    y = y.numpy().astype(np.int64)
+    if len(y) and len(np.unique(y)) == 1:
+        # load_anomaly refuses a test split of one class; a val split (or a run trained before
+        # that check) can still be one, and AUCs are undefined on it.
+        fix = ("Evaluate the test split (vaekit evaluate RUN --split test), or retrain with a larger "
+               "data.val_fraction." if ctx.split == "val" else
+               "Retrain with a larger data.test_fraction or more labelled anomalies.")
+        raise DataValidationError(fmt_error(f"{what}: the {ctx.split} split", "must hold both anomalies (1) and "
+                                            "normal rows (0) to compute AUCs",
+                                            f"{len(y)} rows, all {int(y[0])}", fix))
+    return y
 
 
 def vae_scores(ctx: EvalContext) -> np.ndarray:

@@ -4,11 +4,14 @@
 * :func:`validate_features`: the rules a feature table must meet, and its columns sorted into
   numeric and categorical ones (:class:`FeatureSummary`), from which the preprocessing step
   (:mod:`.preprocess`) imputes, scales and one-hot encodes;
-* :func:`to_binary_labels`: labels as int64 ``0``/``1`` with **1 = anomaly**.
+* :func:`to_binary_labels`: labels as int64 ``0``/``1`` with **1 = anomaly**;
+* :func:`check_train_rows`: the fewest rows a detector is fitted on (:data:`MIN_TRAIN_ROWS`).
 
 A row or column that breaks a rule is an error that names where, the column, the rule, the
-values that broke it and the fix (DESIGN.md section 8). Missing feature values are allowed
-(they are imputed later); missing labels are not.
+values that broke it and the fix (DESIGN.md section 8). A fix names the run-config key a CLI
+user sets (``data.na_values``) and then the Python argument (:func:`option`), since the same
+checks serve ``vaekit train`` and the Python API. Missing feature values are allowed (they are
+imputed later); missing labels are not.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, Hashable, List, Optional, Sequence
 
 import numpy as np
 
-from vaekit.core.errors import ConfigError, DataValidationError, require
+from vaekit.core.errors import ConfigError, DataValidationError, fmt_error, require
 
 from ..io import N_SHOWN, close_names, plain, show
 
@@ -25,10 +28,41 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
 MAX_CATEGORIES = 50  # distinct values a text/category/bool column may have to count as categorical
+#: Cells read as missing in text tables (besides pandas' own markers): ``data.na_values``'s default.
+DEFAULT_NA_VALUES = ("?", "NA", "")
+#: Fewest rows a detector is fitted on. The column scaling and the likelihood's per-column
+#: scale (the RMS residual of the rows the trimmed loss keeps: 6 of 10 at the default
+#: ``trim=0.4``) are statistics of the training rows; below 10 they rest on a handful of
+#: values (one row has a standard deviation of 0, and every score is then an artefact of the
+#: floors), and ``threshold_`` at the default contamination 0.1 has no row above it.
+MIN_TRAIN_ROWS = 10
 
 
 def _pd():
     return require("pandas", "anomaly")
+
+
+def option(name: str, python: str = "") -> str:
+    """How a fix names a data option: the run-config key, then the Python argument.
+
+    ``option("na_values")`` -> ``"data.na_values (the na_values argument in Python)"``;
+    ``python`` replaces the argument's description (e.g. ``"read_table(na_values=...)"``).
+    """
+    return f"data.{name} ({python or f'the {name} argument'} in Python)"
+
+
+def check_train_rows(n_rows: int, where: str, fix: str) -> None:
+    """Refuse to fit a detector on fewer than :data:`MIN_TRAIN_ROWS` rows.
+
+    Raises
+    ------
+    DataValidationError
+        ``n_rows < MIN_TRAIN_ROWS``; the message ends with ``fix``.
+    """
+    if n_rows < MIN_TRAIN_ROWS:
+        raise DataValidationError(fmt_error(
+            where, f"needs at least {MIN_TRAIN_ROWS} rows to fit a detector (the column scaling and the "
+                   f"likelihood's per-column scale are estimated from them)", int(n_rows), fix))
 
 
 @dataclass(frozen=True)
@@ -104,7 +138,7 @@ def validate_features(X: Any, where: str = "X", max_categories: int = MAX_CATEGO
       most ``max_categories`` distinct non-missing values;
     * a text column whose values are mostly numbers (at least half of the non-missing ones)
       with a few other tokens (e.g. ``"?"``) is an error naming the tokens: they are missing
-      value markers (add them to ``na_values``) or the column is categorical (cast it to the
+      value markers (add them to ``data.na_values`` / ``na_values``) or the column is categorical (cast it to the
       ``category`` dtype);
     * a text column with more than ``max_categories`` distinct values (IDs, free text, numbers
       stored as text) is an error naming its number of distinct values;
@@ -143,8 +177,9 @@ def validate_features(X: Any, where: str = "X", max_categories: int = MAX_CATEGO
     n_rows, n_cols = df.shape
     if n_rows == 0 or n_cols == 0:
         raise DataValidationError(f"{where}: the features must have at least one row and one column; got {n_rows} "
-                                  f"rows x {n_cols} feature columns. Check the file (and feature_columns / "
-                                  f"label_column: the label column is not a feature).")
+                                  f"rows x {n_cols} feature columns. Check the file (and data.feature_columns / "
+                                  f"data.label_column, the feature_columns / label_column arguments in Python: the "
+                                  f"label column is not a feature).")
     if isinstance(categorical_columns, str):
         raise ConfigError(f"{where}: categorical_columns must be a list of column names; got the string "
                           f"{categorical_columns!r}. Pass [{categorical_columns!r}] for one column.")
@@ -152,7 +187,7 @@ def validate_features(X: Any, where: str = "X", max_categories: int = MAX_CATEGO
     for c in forced:
         if c not in df.columns:
             raise DataValidationError(f"{where}: categorical_columns names {c!r}, which is not a column; "
-                                      f"{close_names(c, list(df.columns))} Fix categorical_columns.")
+                                      f"{close_names(c, list(df.columns))} Fix {option('categorical_columns')}.")
     dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
     if dup:
         raise DataValidationError(f"{where}: column names must be unique; got {dup} more than once. Rename or drop "
@@ -161,12 +196,13 @@ def validate_features(X: Any, where: str = "X", max_categories: int = MAX_CATEGO
     all_nan = [c for c in df.columns if df[c].isna().all()]
     if all_nan:
         raise DataValidationError(f"{where}: {len(all_nan)} column(s) hold no value at all (every row missing): "
-                                  f"{show(all_nan, 20)}. Drop them (or leave them out of feature_columns).")
+                                  f"{show(all_nan, 20)}. Drop them (or leave them out of {option('feature_columns')}).")
 
     numeric: List[Hashable] = []
     categorical: List[Hashable] = []
     bad_dtype: List[str] = []
     tokens: List[str] = []  # "col: tokens" for mostly-numeric text columns
+    token_values: List[str] = []  # the distinct tokens themselves, for the fix
     too_many: List[str] = []  # "col (k distinct)"
     as_text: List[str] = []  # numbers stored as text, too many to be categories
     infinite: Dict[Hashable, int] = {}
@@ -204,6 +240,7 @@ def validate_features(X: Any, where: str = "X", max_categories: int = MAX_CATEGO
                 shown = ", ".join(f"{t!r} x{c}" for t, c in list(bad.items())[:N_SHOWN])
                 more = f", ... ({len(bad)} distinct)" if len(bad) > N_SHOWN else ""
                 tokens.append(f"{name!r}: {shown}{more}")
+                token_values += [t for t in bad.index if t not in token_values]
             elif k > max_categories:
                 (as_text if n_num == len(values) else too_many).append(f"{name!r} ({k} distinct)")
             else:
@@ -216,24 +253,30 @@ def validate_features(X: Any, where: str = "X", max_categories: int = MAX_CATEGO
                                   f"column(s) {', '.join(bad_dtype)}. Convert them to numbers (e.g. a date to days "
                                   f"since a reference date) or drop them.")
     if tokens:
+        example = ",".join(repr(v) for v in dict.fromkeys([*DEFAULT_NA_VALUES, *token_values[:N_SHOWN]]))
         raise DataValidationError(f"{where}: column(s) of numbers hold non-numeric tokens: {'; '.join(tokens)}. If the "
-                                  f"tokens mark missing values, add them to na_values (read_table(..., na_values="
-                                  f"[...])) or replace them by NaN, so that they are imputed; if the column is "
-                                  f"categorical, cast it to the 'category' dtype.")
+                                  f"tokens mark missing values, add them to "
+                                  f"{option('na_values', 'read_table(na_values=...)')}"
+                                  f", e.g. --set \"data.na_values=[{example}]\", or replace them by NaN, so that they "
+                                  f"are imputed; if the column is categorical, list it in data.categorical_columns "
+                                  f"(in Python, cast it to the 'category' dtype or pass categorical_columns).")
     if too_many:
         raise DataValidationError(f"{where}: a categorical (text/category/bool) column may have at most "
                                   f"{max_categories} distinct values; got {', '.join(too_many)}. Such columns are "
-                                  f"usually IDs or free text: drop them, or list the features to use in "
-                                  f"feature_columns without them.")
+                                  f"usually IDs or free text: drop them, or list the features to use, without them, "
+                                  f"in {option('feature_columns')}.")
     if as_text:
         raise DataValidationError(f"{where}: column(s) hold numbers stored as text, too many distinct values to be "
-                                  f"categories: {', '.join(as_text)}. Convert them with pandas.to_numeric (or read "
-                                  f"the file with the right na_values so pandas parses them as numbers).")
+                                  f"categories: {', '.join(as_text)}. Add the cells that are not numbers to "
+                                  f"{option('na_values', 'read_table(na_values=...)')} so that the column is read as "
+                                  f"numbers, or convert it with pandas.to_numeric.")
     if infinite:
         desc = ", ".join(f"{c!r} ({n})" for c, n in infinite.items())
         raise DataValidationError(f"{where}: numeric features must be finite; got {sum(infinite.values())} infinite "
-                                  f"value(s) in {desc}. Replace them by NaN (df.replace([np.inf, -np.inf], np.nan)) "
-                                  f"to have them imputed, or clip them.")
+                                  f"value(s) in {desc} (a text file's 'inf', or a number beyond +-1.8e308, reads as "
+                                  f"infinite). To have them imputed, mark them missing: add 'inf' and '-inf' to "
+                                  f"{option('na_values', 'read_table(na_values=...)')}, or replace them by NaN "
+                                  f"(df.replace([np.inf, -np.inf], np.nan)); or clip them.")
     return FeatureSummary(numeric, categorical, int(n_rows))
 
 
@@ -285,7 +328,8 @@ def to_binary_labels(values: Any, where: str = "y", positive_label: Any = None) 
     if len(distinct) > 2:
         raise DataValidationError(f"{where}: labels must take at most two values (1/anomaly and 0/normal); got "
                                   f"{len(distinct)} distinct values {show(distinct)}. Recode the column to two values "
-                                  f"first, e.g. df[col] = (df[col] == <anomaly class>).astype(int).")
+                                  f"first, e.g. df[col] = (df[col] == <anomaly class>).astype(int) (two values "
+                                  f"are then mapped with {option('positive_label')}).")
     if positive_label is not None:
         def is_pos(v: Any) -> bool:
             return bool(v == positive_label) or str(plain(v)) == str(positive_label)
@@ -293,8 +337,8 @@ def to_binary_labels(values: Any, where: str = "y", positive_label: Any = None) 
         hits = [v for v in distinct if is_pos(v)]
         if len(distinct) == 2 and len(hits) != 1:
             raise DataValidationError(f"{where}: positive_label={positive_label!r} must be exactly one of the two "
-                                      f"label values {show(distinct)}; it matches {len(hits)}. Set positive_label "
-                                      f"to the value that marks an anomaly.")
+                                      f"label values {show(distinct)}; it matches {len(hits)}. Set "
+                                      f"{option('positive_label')} to the value that marks an anomaly.")
         return np.fromiter((is_pos(v) for v in s), dtype=bool, count=len(s)).astype(np.int64)
     if all(isinstance(v, (bool, np.bool_)) for v in distinct):
         return s.to_numpy(dtype=bool).astype(np.int64)
@@ -304,8 +348,9 @@ def to_binary_labels(values: Any, where: str = "y", positive_label: Any = None) 
         return s.to_numpy(dtype="float64").astype(np.int64)
     kind = "numbers other than 0/1" if numeric else "text or mixed values"
     raise DataValidationError(f"{where}: labels must be 0/1 (1 = anomaly) or bool; got {kind} {show(distinct)}. "
-                              f"Pass positive_label=<the value that marks an anomaly> (it becomes 1, the other "
-                              f"value 0), or clean the column to 0/1.")
+                              f"Set {option('positive_label')} to the value that marks an anomaly (it becomes 1, "
+                              f"the other value 0), or clean the column to 0/1.")
 
 
-__all__ = ["MAX_CATEGORIES", "FeatureSummary", "as_feature_frame", "validate_features", "to_binary_labels"]
+__all__ = ["MAX_CATEGORIES", "DEFAULT_NA_VALUES", "MIN_TRAIN_ROWS", "FeatureSummary", "option", "check_train_rows",
+           "as_feature_frame", "validate_features", "to_binary_labels"]

@@ -33,7 +33,7 @@ import numpy as np
 from vaekit.core.errors import ConfigError, DataValidationError, require
 
 from ..io import PARQUET_SUFFIXES, check_file, close_names, delimiter_of, find_column, format_of, read_delimited
-from .features import MAX_CATEGORIES, as_feature_frame, to_binary_labels, validate_features
+from .features import DEFAULT_NA_VALUES, MAX_CATEGORIES, as_feature_frame, option, to_binary_labels, validate_features
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -44,7 +44,6 @@ OTHER = ("fault", "glass", "Ionosphere", "letter", "optdigits", "pendigits", "sa
          "wine")
 
 LABEL_NAMES = ("label", "y", "class", "outlier", "anomaly")  # label columns found without label_column
-DEFAULT_NA_VALUES = ("?", "NA", "")
 ARRAY_SUFFIXES = (".mat", ".npz")
 
 
@@ -55,8 +54,12 @@ def _pd():
 def read_table(path: Union[str, Path], label_column: Optional[str] = None,
                feature_columns: Optional[Sequence[Hashable]] = None,
                na_values: Iterable[str] = DEFAULT_NA_VALUES, positive_label: Any = None, *,
-               max_categories: int = MAX_CATEGORIES) -> Tuple["pandas.DataFrame", Optional[np.ndarray]]:
+               max_categories: int = MAX_CATEGORIES,
+               categorical_columns: Optional[Sequence[Hashable]] = None) -> Tuple["pandas.DataFrame",
+                                                                                  Optional[np.ndarray]]:
     """Read an anomaly-detection table: features and (if present) 0/1 labels.
+
+    :func:`read_labelled_table` does the same and also says where the labels came from.
 
     Parameters
     ----------
@@ -77,6 +80,9 @@ def read_table(path: Union[str, Path], label_column: Optional[str] = None,
         :func:`to_binary_labels`).
     max_categories : int
         Most distinct values of a categorical feature (see :func:`validate_features`).
+    categorical_columns : sequence of column names, optional
+        Features that are categorical whatever their values (see :func:`validate_features`),
+        e.g. a column of codes that mixes numbers and text.
 
     Returns
     -------
@@ -93,6 +99,26 @@ def read_table(path: Union[str, Path], label_column: Optional[str] = None,
     ConfigError
         ``label_column`` given for an array file, or also listed in ``feature_columns``.
     """
+    df, y, _ = read_labelled_table(path, label_column, feature_columns, na_values, positive_label,
+                                   max_categories=max_categories, categorical_columns=categorical_columns)
+    return df, y
+
+
+def read_labelled_table(path: Union[str, Path], label_column: Optional[str] = None,
+                        feature_columns: Optional[Sequence[Hashable]] = None,
+                        na_values: Iterable[str] = DEFAULT_NA_VALUES, positive_label: Any = None, *,
+                        max_categories: int = MAX_CATEGORIES,
+                        categorical_columns: Optional[Sequence[Hashable]] = None
+                        ) -> Tuple["pandas.DataFrame", Optional[np.ndarray], Optional[str]]:
+    """:func:`read_table`, and where its labels came from (for messages about them).
+
+    Returns
+    -------
+    features, labels
+        As :func:`read_table`.
+    label_source : str or None
+        ``"label column 'status'"`` or ``"array 'y'"``; ``None`` without labels.
+    """
     where = str(path)
     path = check_file(Path(path), where, "a .mat, .npz, .csv, .tsv, .tab (optionally .gz) or .parquet file")
     if isinstance(na_values, str):
@@ -105,33 +131,36 @@ def read_table(path: Union[str, Path], label_column: Optional[str] = None,
         feature_columns = list(feature_columns)
         dup = sorted({str(c) for c in feature_columns if feature_columns.count(c) > 1})
         if dup:
-            raise ConfigError(f"read_table: feature_columns must list each column once; got {dup} more than once.")
+            raise ConfigError(f"{where}: {option('feature_columns', 'read_table(feature_columns=...)')} must list "
+                              f"each column once; got {dup} more than once. Remove the repeats.")
     fmt, gz = format_of(path)
     if gz and delimiter_of(fmt) is None:  # only text tables are read through gzip
         fmt += ".gz"
     if fmt in ARRAY_SUFFIXES:
         if label_column is not None:
-            raise ConfigError(f"read_table: label_column applies to tables only; got label_column={label_column!r} "
-                              f"for the {fmt} file {where}, whose labels are its array 'y'. Remove label_column.")
+            raise ConfigError(f"{where}: label_column applies to tables only; got {label_column!r} for this {fmt} "
+                              f"file, whose labels are its array 'y'. Remove "
+                              f"{option('label_column', 'read_table(label_column=...)')}.")
         X, y_raw = _read_mat(path, where) if fmt == ".mat" else _read_npz(path, where)
         df = as_feature_frame(X, where)
         if y_raw is not None and len(np.asarray(y_raw).reshape(-1)) != len(df):
             raise DataValidationError(f"{where}: 'y' must hold one label per row of 'X'; got {np.asarray(y_raw).size} "
                                       f"labels for {len(df)} rows. Fix the file.")
         y = None if y_raw is None else to_binary_labels(y_raw, f"{where}: array 'y'", positive_label)
+        source = None if y is None else "array 'y'"
         if feature_columns is not None:
-            df = _select(df, feature_columns, where)
+            df = select_columns(df, feature_columns, where)
     elif delimiter_of(fmt) is not None:
         df = read_delimited(path, delimiter_of(fmt), where, extra="anomaly", na_values=na_list, keep_default_na=True)
-        df, y = _split_label(df, label_column, feature_columns, positive_label, where)
+        df, y, source = _split_label(df, label_column, feature_columns, positive_label, where)
     elif fmt in PARQUET_SUFFIXES:
         df = _read_parquet(path, na_list, where)
-        df, y = _split_label(df, label_column, feature_columns, positive_label, where)
+        df, y, source = _split_label(df, label_column, feature_columns, positive_label, where)
     else:
         raise DataValidationError(f"{where}: unknown file type {fmt or '(no suffix)'!r}; expected .mat, .npz, .csv, "
                                   f".tsv, .tab (each optionally .gz) or .parquet. Rename or convert the file.")
-    validate_features(df, where, max_categories)
-    return df, y
+    validate_features(df, where, max_categories, categorical_columns)
+    return df, y, source
 
 
 def _read_parquet(path: Path, na_values: List[str], where: str) -> "pandas.DataFrame":
@@ -233,31 +262,33 @@ def _read_mat_hdf5(path: Path, where: str) -> Tuple[np.ndarray, Optional[np.ndar
     return X, y
 
 
-def _select(df: "pandas.DataFrame", columns: List[Hashable], where: str) -> "pandas.DataFrame":
+def select_columns(df: "pandas.DataFrame", columns: List[Hashable], where: str) -> "pandas.DataFrame":
+    """The ``columns`` of ``df``, in that order; a name that is not a column is an error naming
+    ``data.feature_columns``."""
     for c in columns:
         if c not in df.columns:
             raise DataValidationError(f"{where}: feature_columns names {c!r}, which is not a column; "
-                                      f"{close_names(c, list(df.columns))} Fix feature_columns.")
+                                      f"{close_names(c, list(df.columns))} Fix {option('feature_columns')}.")
     return df.loc[:, columns]
 
 
 def _split_label(df: "pandas.DataFrame", label_column: Optional[str], feature_columns: Optional[List[Hashable]],
-                 positive_label: Any, where: str) -> Tuple["pandas.DataFrame", Optional[np.ndarray]]:
-    """(features, labels) of a table: find the label column, then select the features."""
+                 positive_label: Any, where: str) -> Tuple["pandas.DataFrame", Optional[np.ndarray], Optional[str]]:
+    """(features, labels, label source) of a table: find the label column, then select the features."""
     # Without label_column, a column listed in feature_columns is a feature, never the label.
     cols = [c for c in df.columns if label_column is not None or feature_columns is None or c not in feature_columns]
-    label = find_column(cols, LABEL_NAMES, role="label", key="label_column", where=where, given=label_column,
-                        required=False)
+    label = find_column(cols, LABEL_NAMES, role="label", key=option("label_column"), where=where,
+                        given=label_column, required=False)
     if label_column is not None and feature_columns is not None and label_column in feature_columns:
-        raise ConfigError(f"read_table: label_column {label_column!r} is also in feature_columns; the label "
-                          f"must not be a feature. Remove it from feature_columns.")
+        raise ConfigError(f"{where}: the label column {label_column!r} is also in feature_columns; the label "
+                          f"must not be a feature. Remove it from {option('feature_columns')}.")
     y = None
     if label is not None:
         y = to_binary_labels(df[label].to_numpy(), f"{where}: label column {label!r}", positive_label)
         df = df.drop(columns=[label])
     if feature_columns is not None:
-        df = _select(df, feature_columns, where)
-    return df.reset_index(drop=True), y
+        df = select_columns(df, feature_columns, where)
+    return df.reset_index(drop=True), y, None if label is None else f"label column {label!r}"
 
 
 def breast_cancer_data(contamination: float = 0.1, seed: int = 0) -> Tuple["pandas.DataFrame", np.ndarray]:
@@ -365,4 +396,4 @@ def load_adbench_dir(root: Union[str, Path]) -> Dict[str, Path]:
 
 
 __all__ = ["MEDICAL", "OTHER", "LABEL_NAMES", "DEFAULT_NA_VALUES", "ARRAY_SUFFIXES", "read_table",
-           "breast_cancer_data", "load_adbench_dir"]
+           "read_labelled_table", "select_columns", "breast_cancer_data", "load_adbench_dir"]

@@ -20,6 +20,14 @@ its scaler on the train split) and composes scikit-learn's own transformers:
 :attr:`TabularPreprocessor.groups_` maps each output column to its input feature, so
 per-column contributions of an anomaly score add up per original measurement
 (:meth:`~vaekit.domains.anomaly.detector.VAEDetector.explain`).
+
+**Overflow.** A finite input can still overflow here: ``StandardScaler`` squares the values
+(a column holding 1e300 has an infinite variance, so every row of it scales to NaN), and a
+scaled value beyond :data:`MAX_MODEL_VALUE` becomes infinite in the model's float32 input or
+in its squares. ``fit`` and ``transform`` check the scaled numeric columns and name the
+column, the row and the input value that caused it (an overflow of the scaling, not a NaN
+in the input), with the fixes: mark it missing (``data.na_values``) or use a rank-based
+scaling.
 """
 from __future__ import annotations
 
@@ -27,13 +35,25 @@ from typing import List, Literal, Optional, Sequence
 
 import numpy as np
 
-from vaekit.core.errors import ConfigError, DataValidationError, NotFittedError
+from vaekit.core.errors import ConfigError, DataValidationError, NotFittedError, fmt_error
 
-from .features import as_feature_frame, validate_features
+from .features import as_feature_frame, option, validate_features
 
 Scaling = Literal["standard", "robust", "standard+rank", "power", "rank_gauss", "quantile", "minmax", "none"]
 SCALINGS = ("standard", "robust", "standard+rank", "power", "rank_gauss", "quantile", "minmax", "none")
 _MISSING = "__missing__"
+#: Largest magnitude of a scaled value sent to the model. The model computes in float32
+#: (largest value 3.4e38), and its Gaussian likelihood squares ``(x - mu) / sigma``: beyond
+#: about 1.8e19 the square is infinite. 1e15 leaves a factor 1e4 for ``1 / sigma`` and for the
+#: sum over columns. No real measurement lies 1e15 column spreads from the training data;
+#: such a value is a sentinel (a missing-value code) or a unit error.
+MAX_MODEL_VALUE = 1e15
+
+
+def _pd_frame():
+    import pandas as pd
+
+    return pd.DataFrame
 
 
 class RankGauss:
@@ -104,11 +124,26 @@ class TabularPreprocessor:
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, where: str = "X") -> "TabularPreprocessor":
-        """Learn imputation values, scaling and categories from the rows of ``X``."""
+    def fit(self, X, where: str = "X", rows: Optional[Sequence[int]] = None) -> "TabularPreprocessor":
+        """Learn imputation values, scaling and categories from the rows of ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like ``(N, F)``
+        where : str
+            How messages name ``X`` (e.g. the file).
+        rows : sequence of int ``(N,)``, optional
+            The rows' numbers in the file (1 = first data row), for messages; by default a
+            DataFrame's rows are named by their index and an array's by position.
+
+        Raises
+        ------
+        DataValidationError
+            A rule of :func:`~.features.validate_features` is broken, or a value overflows the
+            scaling (see the module docstring).
+        """
         from sklearn.impute import SimpleImputer
-        from sklearn.preprocessing import (MinMaxScaler, OneHotEncoder, PowerTransformer, QuantileTransformer,
-                                           RobustScaler, StandardScaler)
+        from sklearn.preprocessing import OneHotEncoder
 
         df = as_feature_frame(X, where)
         kinds = validate_features(df, where, max_categories=self.max_categories,
@@ -126,25 +161,11 @@ class TabularPreprocessor:
             self._num_imputer = SimpleImputer(strategy="median", add_indicator=True).fit(num)
             filled = self._num_imputer.transform(num)[:, : len(self.numeric_columns_)]
             self._rank = None
-            if self.scaling in ("standard", "standard+rank"):
-                self._scaler = StandardScaler().fit(filled)
-                if self.scaling == "standard+rank":
-                    self._rank = RankGauss().fit(filled)
-            elif self.scaling == "robust":
-                self._scaler = RobustScaler().fit(filled)
-            elif self.scaling == "power":
-                self._scaler = PowerTransformer(method="yeo-johnson", standardize=True).fit(filled)
-                # A monotone map per column: its inverse is a lookup table at 1001 training quantiles.
-                grid = np.quantile(filled, np.linspace(0, 1, 1001), axis=0)
-                self._power_lookup = (grid, self._scaler.transform(grid))
-            elif self.scaling == "rank_gauss":
-                self._scaler = RankGauss().fit(filled)
-            elif self.scaling == "quantile":
-                self._scaler = QuantileTransformer(n_quantiles=max(2, min(self.n_quantiles, len(df))),
-                                                   output_distribution="normal",
-                                                   random_state=self.random_state).fit(filled)
-            elif self.scaling == "minmax":
-                self._scaler = MinMaxScaler().fit(filled)
+            # Values large enough to overflow the scaling's statistics would make numpy warn
+            # here; the check below names them instead.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                self._fit_scaler(filled, len(df))
+            self._check_range(filled, self._scale(filled), df, where, rows, isinstance(X, _pd_frame()))
             names += self.numeric_columns_
             groups += [pos[c] for c in self.numeric_columns_]
             if self._rank is not None:
@@ -164,6 +185,77 @@ class TabularPreprocessor:
         self.groups_ = np.asarray(groups, dtype=np.int64)
         return self
 
+    def _fit_scaler(self, filled: np.ndarray, n_rows: int) -> None:
+        """Fit the numeric scaling on the imputed training values ``(n, k)``."""
+        from sklearn.preprocessing import (MinMaxScaler, PowerTransformer, QuantileTransformer, RobustScaler,
+                                           StandardScaler)
+
+        if self.scaling in ("standard", "standard+rank"):
+            self._scaler = StandardScaler().fit(filled)
+            if self.scaling == "standard+rank":
+                self._rank = RankGauss().fit(filled)
+        elif self.scaling == "robust":
+            self._scaler = RobustScaler().fit(filled)
+        elif self.scaling == "power":
+            self._scaler = PowerTransformer(method="yeo-johnson", standardize=True).fit(filled)
+            # A monotone map per column: its inverse is a lookup table at 1001 training quantiles.
+            grid = np.quantile(filled, np.linspace(0, 1, 1001), axis=0)
+            self._power_lookup = (grid, self._scaler.transform(grid))
+        elif self.scaling == "rank_gauss":
+            self._scaler = RankGauss().fit(filled)
+        elif self.scaling == "quantile":
+            self._scaler = QuantileTransformer(n_quantiles=max(2, min(self.n_quantiles, n_rows)),
+                                               output_distribution="normal",
+                                               random_state=self.random_state).fit(filled)
+        elif self.scaling == "minmax":
+            self._scaler = MinMaxScaler().fit(filled)
+
+    def _scale(self, filled: np.ndarray) -> List[np.ndarray]:
+        """The scaled numeric blocks ``(n, k)``, float64 (two for ``standard+rank``)."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            parts = [filled if self._scaler is None else self._scaler.transform(filled)]
+            if self._rank is not None:
+                parts.append(self._rank.transform(filled))
+        return parts
+
+    def _check_range(self, filled: np.ndarray, parts: List[np.ndarray], df, where: str,
+                     rows: Optional[Sequence[int]], is_frame: bool) -> None:
+        """Every scaled value finite and within :data:`MAX_MODEL_VALUE`, else an error naming the
+        column, the row and the input value that overflowed the scaling."""
+        bad = np.zeros(filled.shape, dtype=bool)
+        for z in parts:
+            with np.errstate(invalid="ignore"):
+                bad |= ~(np.abs(z) <= MAX_MODEL_VALUE)  # NaN compares False: bad too
+        if not bad.any():
+            return
+        cols = np.flatnonzero(bad.any(axis=0))
+        j = int(cols[0])
+        cand = np.flatnonzero(bad[:, j])
+        # When the scaling's statistics overflowed, every row of the column is bad: the row to
+        # name is the one whose value has the largest magnitude, which made them overflow.
+        i = int(cand[np.argmax(np.abs(filled[cand, j]))])
+        z = next(float(p[i, j]) for p in parts if not abs(p[i, j]) <= MAX_MODEL_VALUE)
+        if rows is not None:
+            row = f"data row {int(np.asarray(rows)[i])}"
+        elif is_frame:
+            row = f"index {df.index[i]!r}"
+        else:
+            row = f"row {i} (0-based)"
+        if np.isfinite(z):
+            rule = (f"the {self.scaling!r} scaling maps this value to {z:.3g}, beyond +-{MAX_MODEL_VALUE:.0e}, the "
+                    f"range in which the model's float32 arithmetic (and its squares) stays finite")
+        else:
+            rule = (f"a value this large overflows the {self.scaling!r} scaling (its statistics square the values "
+                    f"beyond the float64 range, and the column scales to {z})")
+        also = [str(self.numeric_columns_[c]) for c in cols[1:]]
+        count = f"{len(cand)} row(s) of this column" + (f" and column(s) {also[:5]}" if also else "") + " affected"
+        fix = (f"If it marks a missing value, add it to {option('na_values', 'read_table(na_values=...)')} or "
+               f"replace it by NaN; if it is a real measurement, rescale the column (e.g. a log) or use a rank-based "
+               f"scaling: data.preprocessing=rank_gauss or quantile (VAEDetector(preprocessing=...) in Python). "
+               f"({count}.)")
+        raise DataValidationError(fmt_error(f"{where}: column {self.numeric_columns_[j]!r}, {row}", rule,
+                                            float(filled[i, j]), fix))
+
     def _categorical_values(self, df) -> np.ndarray:
         # Missing is a category of its own; everything is compared as text so that 1 and "1"
         # (CSV vs DataFrame input) are the same category.
@@ -175,11 +267,13 @@ class TabularPreprocessor:
         if not hasattr(self, "groups_"):
             raise NotFittedError(f"{what}: not fitted yet; call fit(X) first.")
 
-    def transform(self, X, where: str = "X") -> np.ndarray:
+    def transform(self, X, where: str = "X", rows: Optional[Sequence[int]] = None) -> np.ndarray:
         """The model's input ``(n, n_out)`` float32 for the rows of ``X``.
 
         ``X`` must have the training columns (a DataFrame: the same names, any order; an
-        array: the same number of columns in the same order).
+        array: the same number of columns in the same order). ``rows`` names the rows in
+        messages as in :meth:`fit`; a value that the fitted scaling maps beyond
+        :data:`MAX_MODEL_VALUE` is an error naming its column, row and value.
         """
         import pandas as pd
 
@@ -216,17 +310,16 @@ class TabularPreprocessor:
             out = self._num_imputer.transform(num)
             k = len(self.numeric_columns_)
             filled, indicators = out[:, :k], out[:, k:]
-            scaled = filled if self._scaler is None else self._scaler.transform(filled)
-            parts.append(scaled)
-            if self._rank is not None:
-                parts.append(self._rank.transform(filled))
+            scaled = self._scale(filled)
+            self._check_range(filled, scaled, df, where, rows, isinstance(X, pd.DataFrame))
+            parts += scaled
             parts.append(indicators)
         if self.categorical_columns_:
             parts.append(self._onehot.transform(self._categorical_values(df)))
         return np.concatenate(parts, axis=1).astype(np.float32)
 
-    def fit_transform(self, X, where: str = "X") -> np.ndarray:
-        return self.fit(X, where).transform(X, where)
+    def fit_transform(self, X, where: str = "X", rows: Optional[Sequence[int]] = None) -> np.ndarray:
+        return self.fit(X, where, rows).transform(X, where, rows)
 
     def group_sums(self, values: np.ndarray) -> np.ndarray:
         """Sum per-output-column values ``(n, n_out)`` into per-input-feature ``(n, n_features_in_)``."""

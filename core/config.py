@@ -12,15 +12,16 @@ Unlike permissive config systems, nothing unknown is ever silently ignored.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Mapping, Sequence, Tuple, Union, get_args, get_origin
 
-import yaml
-
-from .errors import ConfigError
+from .errors import ConfigError, fmt_error
 from .registry import did_you_mean
+from .yamlio import load_yaml as read_yaml
+from .rules import check_number  # noqa: F401  (the range rule of the config sections' validate)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +72,8 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
             if _NoneType in args:
                 return None
             raise ConfigError(f"{path}: expected {_type_name(tp)}; got null. Give a value.")
+        if isinstance(value, float) and not math.isfinite(value) and float in args:
+            _convert(value, float, path)  # the finite-number message, not "expected float | mapping"
         errors = []
         # Try dataclass / container alternatives last so that e.g. float|Schedule keeps floats.
         for a in sorted((a for a in args if a is not _NoneType),
@@ -132,12 +135,20 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             # YAML 1.1 reads "1e-3" as a string; accept numeric strings explicitly.
+            converted = None
             if isinstance(value, str):
                 try:
-                    return float(value)
+                    converted = float(value)
                 except ValueError:
                     pass
-            raise ConfigError(f"{path}: expected float; got {value!r}.")
+            if converted is None:
+                raise ConfigError(f"{path}: expected float; got {value!r}.")
+            value = converted
+        # No config number means anything as NaN or infinity (YAML's .nan / .inf); they would
+        # reach an optimizer or a loss and fail far from the key that caused them.
+        if not math.isfinite(float(value)):
+            raise ConfigError(fmt_error(path, "must be a finite number", value,
+                                        f"Write a number (e.g. --set {path}=0.001); .nan and .inf are not values."))
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -207,15 +218,13 @@ def to_dict(obj: Any) -> Any:
 
 
 def load_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping, with errors that name the file."""
+    """Read a YAML mapping, with errors that name the file (and the line: invalid YAML, a key
+    given twice in one mapping; :func:`vaekit.core.yamlio.load_yaml`)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found. Pass a YAML path or a packaged "
                           f"'domain:name' (see `vaekit list configs`).")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path)  # refuses a key given twice; errors name the file and the line
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -231,10 +240,7 @@ def parse_override(item: str) -> Tuple[List[str], Any]:
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"--set {item!r}: the key must be a dotted path such as model.latent_dim.")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() != "" else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {item!r}: the value is not valid YAML: {exc}") from exc
+    value = read_yaml(raw, where=f"--set {item!r}: the value") if raw.strip() != "" else ""
     return key.split("."), value
 
 

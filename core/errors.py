@@ -35,8 +35,12 @@ class TrainingError(VaekitError, FloatingPointError):
 
 
 def fmt_error(where: str, rule: str, got: object, fix: str) -> str:
-    """Format the standard four-part message ``where: rule; got ...; fix``."""
-    return f"{where}: {rule}; got {got!r}. {fix}"
+    """Format the standard four-part message ``where: rule; got ...; fix``; the value is shown
+    by its first 80 characters (a huge list or string must not flood the one-line error)."""
+    shown = repr(got)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return f"{where}: {rule}; got {shown}. {fix}"
 
 
 def require(module: str, extra: str):

@@ -15,6 +15,7 @@ from torch import Tensor
 from .distributions import location
 from .errors import ConfigError
 from .registry import did_you_mean
+from .rules import check_number
 from .schedules import Schedule, build_schedule
 from .types import Batch, LossOutput, VAEOutput
 
@@ -83,6 +84,17 @@ class ObjectiveConfig:
 
     def validate(self, path: str = "objective") -> None:
         build_objective(self, path)
+
+
+def _check_schedule_values(sched: Optional[Schedule], where: str, example: float, **bounds: float) -> None:
+    """Range-check the values a schedule takes (a constant's ``value``, a ramp's ``start`` and
+    ``end``: schedules move between those, so checking them checks every step)."""
+    if sched is None:
+        return
+    for name in ("value", "start", "end"):
+        if hasattr(sched, name):
+            key = where if name == "value" else f"{where}.{name}"
+            check_number(key, getattr(sched, name), example=example, **bounds)
 
 
 def _active_units_in_batch(out: VAEOutput, threshold: float = 0.01) -> int:
@@ -154,6 +166,8 @@ class ELBO:
                               f"got beta_scale: {beta_scale} with {other}. Remove one of them.")
         self.beta_scale = beta_scale
         self.beta = build_schedule(beta, f"{where}.beta")
+        # A negative beta rewards the KL (the rate grows without bound while the loss falls).
+        _check_schedule_values(self.beta, f"{where}.beta", ge=0, example=1.0)
         if free_bits < 0:
             raise ConfigError(f"{where}.free_bits: must be >= 0 nats per unit; got {free_bits!r}.")
         if free_bits > 0 and capacity is not None:
@@ -164,7 +178,12 @@ class ELBO:
         self.free_bits = float(free_bits)
         self.capacity = capacity
         self.capacity_target = build_schedule(capacity.target, f"{where}.capacity.target") if capacity else None
+        if capacity is not None:
+            check_number(f"{where}.capacity.gamma", capacity.gamma, ge=0, example=100.0)
+            _check_schedule_values(self.capacity_target, f"{where}.capacity.target", ge=0, example=25.0)
         self.temperature = build_schedule(temperature, f"{where}.temperature")
+        # The Gumbel-softmax divides the logits by the temperature.
+        _check_schedule_values(self.temperature, f"{where}.temperature", gt=0, example=1.0)
         self.n_samples = int(n_samples)
         if not 0.0 <= trim < 0.5:
             raise ConfigError(f"{where}.trim: the fraction of each batch left out must lie in [0, 0.5) (a "

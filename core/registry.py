@@ -11,7 +11,7 @@ import difflib
 import inspect
 from typing import Any, Callable, Dict, Generic, Iterable, List, TypeVar
 
-from .errors import ConfigError
+from .errors import ConfigError, fmt_error
 
 T = TypeVar("T")
 
@@ -20,6 +20,59 @@ def did_you_mean(name: str, options: Iterable[str]) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest option, or ``""``."""
     close = difflib.get_close_matches(str(name), list(options), n=1, cutoff=0.6)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+# Range rules of the shared constructor vocabulary (DESIGN.md section 10: one name, one
+# meaning), checked on the user's params when a config is loaded, before any data or model
+# exists: torch's own failures for these come late and name no key ("Trying to create tensor
+# with negative dimension -5"). name -> (kind, bounds, example); kind "int", "ints" (a list of
+# them), "int_or_ints" or "float".
+_PARAM_RULES: Dict[str, tuple] = {
+    **{n: ("ints", {"ge": 1}, "[256,256]") for n in ("hidden_dims", "widths")},
+    "channels": ("int_or_ints", {"ge": 1}, "[32,64]"),
+    **{n: ("int", {"ge": 1}, ex) for n, ex in (("hidden_dim", 256), ("embed_dim", 128), ("num_layers", 1),
+                                                ("n_layers", 6), ("n_filters", 100), ("kernel_size", 3),
+                                                ("context_dim", 64), ("moment_samples", 32),
+                                                ("cond_channels", 16), ("n_flows", 2))},
+    **{n: ("float", {"ge": 0, "lt": 1}, 0.1) for n in ("dropout", "input_dropout")},
+    # Bowman et al. 2016 also train with every input word dropped (an inputless decoder).
+    "word_dropout": ("float", {"ge": 0, "le": 1}, 0.25),
+    **{n: ("float", {"gt": 0}, ex) for n, ex in (("min_scale", 1e-3), ("temperature", 1.0))},
+}
+
+
+def check_param_values(params: Dict[str, Any] | None, where: str) -> None:
+    """Range-check the constructor arguments of the shared vocabulary (``hidden_dims``,
+    ``dropout``, ``embed_dim``...) in ``params``; ``where`` is their config path (``...params``).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``where.NAME``, the rule, the value and a ``--set`` fix.
+    """
+    from .rules import check_number
+
+    for name, value in (params or {}).items():
+        rule = _PARAM_RULES.get(name)
+        if rule is None:
+            continue
+        kind, bounds, example = rule
+        key = f"{where}.{name}"
+        if kind == "float":
+            check_number(key, value, example=example, **bounds)
+        elif kind == "int" or (kind == "int_or_ints" and not isinstance(value, (list, tuple))):
+            check_number(key, value, integer=True, example=example, **bounds)
+        else:
+            what = "layer widths" if name != "widths" else "kernel widths"
+            fix = f"Set {key} to a list of {what} >= {bounds['ge']}, e.g. --set {key}={example}."
+            try:
+                if not isinstance(value, (list, tuple)):
+                    raise ConfigError("not a list")
+                for v in value:
+                    check_number(key, v, integer=True, **bounds)
+            except ConfigError:
+                raise ConfigError(fmt_error(key, f"must be a list of integers >= {bounds['ge']} ({what})",
+                                            value, fix)) from None
 
 
 class Registry(Generic[T]):
@@ -95,6 +148,7 @@ class Registry(Generic[T]):
                 raise ConfigError(
                     f"{pwhere}.{key}: unknown argument of {self.what} {name!r}."
                     f"{did_you_mean(key, user_opts)} Valid: {', '.join(user_opts) or '(none)'}.")
+        check_param_values({k: v for k, v in (params or {}).items() if k in accepted or accepts_kwargs}, pwhere)
 
     def build(self, name: str, params: Dict[str, Any] | None = None, *, where: str = "",
               wired: Dict[str, Any] | None = None) -> T:

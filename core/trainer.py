@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,10 +28,11 @@ import torch
 from torch import nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .distributed import DistEnv, all_reduce_sum, barrier
+from .distributed import DistEnv, all_reduce_sum, barrier, check_device_name
 from .errors import CheckpointError, ConfigError, TrainingError
 from .phases import PhaseConfig, PhasePlan, resolve_submodules, select_parameters, validate_phases
 from .registry import did_you_mean
+from .rules import check_number
 from .seed import derive_seed
 from .types import Batch, DataBundle
 
@@ -100,6 +102,19 @@ class TrainConfig:
         parameters of the submodules it names and lasts ``steps`` (or ``epochs``) per block;
         the trainer cycles through them (RecVAE's alternating encoder / decoder passes, a
         discriminator step). Empty (the default): one optimizer over every parameter.
+    divergence_factor : float or None
+        Stop a run whose loss explodes while still finite (a too large ``lr`` can take the
+        loss from 20 to 1e11 nats and keep it there). A step's training loss ``L`` is
+        *exploded* when ``L > m + divergence_factor * max(|m|, 1)``, where ``m`` is the median
+        of the last 50 non-exploded step losses of the same phase (``max(|m|, 1)`` keeps the
+        bar meaningful for losses near zero or negative, e.g. a Gaussian likelihood with a
+        learned scale). Exploded losses do not enter the window, so a diverging run cannot
+        raise its own reference; the run stops, with the advice given for a non-finite loss,
+        at the third exploded step in a row, so a single outlier batch is tolerated. The
+        first step is judged by nothing (no history) and the large losses of the first steps
+        only raise the bar, so an untrained model's loss is never mistaken for divergence;
+        the window starts empty again on resume. With DDP the ranks judge their mean loss,
+        so they stop together. Default 100; ``null`` turns the check off.
     """
 
     max_steps: int = 1000
@@ -128,20 +143,30 @@ class TrainConfig:
     length_buckets: int = 0
     progress: bool = True
     phases: Tuple[PhaseConfig, ...] = ()
+    divergence_factor: Optional[float] = 100.0
 
     def validate(self, path: str = "train") -> None:
         for name in ("max_steps", "batch_size", "grad_accum", "eval_batch_size", "log_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{path}.{name}: must be >= 1; got {getattr(self, name)!r}.")
+            check_number(f"{path}.{name}", getattr(self, name), ge=1, integer=True, example=getattr(TrainConfig, name))
         for name in ("eval_every", "checkpoint_every", "early_stopping_patience", "warmup_steps", "num_workers",
                      "length_buckets"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{path}.{name}: must be >= 0; got {getattr(self, name)!r}.")
-        if self.lr <= 0:
-            raise ConfigError(f"{path}.lr: must be > 0; got {self.lr!r}.")
+            check_number(f"{path}.{name}", getattr(self, name), ge=0, integer=True, example=0)
+        check_number(f"{path}.lr", self.lr, gt=0, example=1e-3)
+        check_number(f"{path}.weight_decay", self.weight_decay, ge=0, example=0.0,
+                     fix=f"Set {path}.weight_decay to 0 (off) or a small positive value, e.g. "
+                         f"--set {path}.weight_decay=0.01; a negative decay pushes the weights to grow.")
+        check_number(f"{path}.grad_clip", self.grad_clip, ge=0, example=1.0,
+                     fix=f"Set {path}.grad_clip to 0 (no clipping) or a positive max norm, e.g. "
+                         f"--set {path}.grad_clip=1.0.")
+        check_number(f"{path}.min_delta", self.min_delta, ge=0, example=0.0)
+        if self.divergence_factor is not None:
+            check_number(f"{path}.divergence_factor", self.divergence_factor, gt=0, example=100,
+                         fix=f"Set {path}.divergence_factor to a positive factor, e.g. --set "
+                             f"{path}.divergence_factor=100, or null to turn the divergence check off.")
         if not self.monitor:
             raise ConfigError(f"{path}.monitor: must name a validation quantity (e.g. neg_elbo); got "
                               f"{self.monitor!r}.")
+        check_device_name(self.device, f"{path}.device")
         validate_phases(self.phases, f"{path}.phases")
 
 
@@ -255,14 +280,65 @@ def _autocast(device: torch.device, precision: str):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def _nonfinite_error(step: int, terms: Dict[str, float], lr: float, precision: str) -> TrainingError:
-    shown = ", ".join(f"{k}={v:.4g}" for k, v in terms.items() if isinstance(v, (int, float)))
+def _advice(precision: str) -> str:
+    """What to try when the loss blows up (non-finite or diverged)."""
     tips = ["lower train.lr", "set train.grad_clip (e.g. 1.0)"]
     if precision == "fp16":
         tips.append("use train.precision bf16 or fp32 (fp16 overflows easily)")
     tips += ["check the data for extreme values",
              "for a Gaussian likelihood raise model.likelihood.params.min_scale"]
-    return TrainingError(f"step {step}: the loss is not finite ({shown}; lr={lr:.3g}). Try: " + "; ".join(tips) + ".")
+    return "Try: " + "; ".join(tips)
+
+
+def _shown_terms(terms: Dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4g}" for k, v in terms.items() if isinstance(v, (int, float)))
+
+
+def _nonfinite_error(step: int, terms: Dict[str, float], lr: float, precision: str) -> TrainingError:
+    return TrainingError(f"step {step}: the loss is not finite ({_shown_terms(terms)}; lr={lr:.3g}). "
+                         f"{_advice(precision)}.")
+
+
+class _DivergenceGuard:
+    """The divergence rule of :class:`TrainConfig` (``divergence_factor``): a step loss above
+    ``median + factor * max(|median|, 1)`` of the last :attr:`WINDOW` accepted losses of its
+    phase is exploded; :attr:`PATIENCE` exploded steps in a row stop the run."""
+
+    WINDOW = 50  # recent losses whose median is the reference: long enough to ignore batch noise
+    PATIENCE = 3  # consecutive exploded steps: one outlier batch is not a divergence
+
+    def __init__(self, factor: Optional[float]):
+        self.factor = factor
+        self.history: Dict[int, List[float]] = {}
+        self.strikes: Dict[int, int] = {}
+
+    def check(self, phase: int, loss: float) -> Optional[Tuple[float, int]]:
+        """Record ``loss`` of a step of ``phase``; returns ``(median, n)`` of the reference
+        window when the run has diverged, else ``None``."""
+        if self.factor is None:
+            return None
+        hist = self.history.setdefault(phase, [])
+        if hist:
+            med = statistics.median(hist)
+            if loss > med + self.factor * max(abs(med), 1.0):
+                self.strikes[phase] = self.strikes.get(phase, 0) + 1
+                if self.strikes[phase] >= self.PATIENCE:
+                    return med, len(hist)
+                return None
+        self.strikes[phase] = 0
+        hist.append(loss)
+        if len(hist) > self.WINDOW:
+            del hist[0]
+        return None
+
+
+def _diverged_error(step: int, terms: Dict[str, float], lr: float, precision: str, median: float, n: int,
+                    factor: float, patience: int) -> TrainingError:
+    return TrainingError(
+        f"step {step}: the loss diverged ({_shown_terms(terms)}; lr={lr:.3g}): for {patience} steps in a row it "
+        f"exceeded the median {median:.4g} of the previous {n} step losses by more than train.divergence_factor "
+        f"= {factor:g} x max(|median|, 1). {_advice(precision)}; or set train.divergence_factor: null to turn "
+        f"this check off.")
 
 
 class _JsonlLog:
@@ -425,6 +501,7 @@ class _Run:
         self.fwd_model: nn.Module = model
         self.t0 = time.time()
         self.best_in_memory: Optional[Dict[str, torch.Tensor]] = None  # restore_best without a run dir
+        self.divergence = _DivergenceGuard(cfg.divergence_factor)
 
     # ------------------------------------------------------------------ setup
     def _build_optimizers(self) -> None:
@@ -627,6 +704,7 @@ class _Run:
                 self.scaler.scale(lo.loss / cfg.grad_accum).backward()
             for key, v in lo.terms.items():
                 step_terms[key] = step_terms.get(key, 0.0) + v / cfg.grad_accum
+        self._check_divergence(k, step, step_terms, lr)
         if cfg.grad_clip > 0:
             self.scaler.unscale_(optimizer)
             gnorm = torch.nn.utils.clip_grad_norm_(self.clip_params[k], cfg.grad_clip)
@@ -644,6 +722,21 @@ class _Run:
                 if callable(hook):
                     hook(name)
         return step_terms, lr
+
+    def _check_divergence(self, k: int, step: int, terms: Dict[str, float], lr: float) -> None:
+        """Stop (before the update) when the step's loss has diverged; with DDP every rank
+        judges the mean over ranks, so all stop at the same step instead of one waiting for
+        the others in a collective."""
+        if self.cfg.divergence_factor is None:
+            return
+        loss = terms["loss"]
+        if self.env.enabled:
+            t = torch.tensor([loss], dtype=torch.float64, device=self.device)
+            loss = float(all_reduce_sum(t, self.env)) / self.env.world_size
+        hit = self.divergence.check(k, loss)
+        if hit is not None:
+            raise _diverged_error(step, dict(terms, loss=loss), lr, self.cfg.precision, *hit,
+                                  self.cfg.divergence_factor, _DivergenceGuard.PATIENCE)
 
     def _after_step(self, k: int, val_metrics) -> bool:
         """Validate, update the best checkpoint and the patience, write ``last.pt`` when due;

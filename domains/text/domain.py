@@ -1,6 +1,7 @@
 """The text domain's :class:`~vaekit.domains.base.Domain`."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, List, Sequence
 
@@ -50,21 +51,34 @@ class TextDomain(Domain):
     def generate_from_inputs(self, model, info: DataInfo, input_path: Path, n: int, out: Path, seed: int = 0,
                              cond: Sequence[str] = ()) -> Path:
         """``vaekit generate RUN --input FILE --cond style=L``: each line of FILE rewritten in
-        style ``L`` (:func:`.style.transfer`), one output line per input line; a model without
-        a style code reconstructs the lines instead. ``n`` is not used."""
-        from .io import read_sentences
+        style ``L`` (:func:`.style.transfer`); a model without a style code reconstructs the
+        lines instead.
+
+        Exactly one output line per input line (greedy decoding gives one rewrite, so ``n``
+        is not used), so line ``i`` of the output is the rewrite of line ``i`` of the input.
+        A blank input line gives a blank output line (counted in one warning). Lines end at
+        ``\n`` as for ``wc -l`` (:func:`.io.read_input_lines`: CRLF and a missing final
+        newline are fine); a file without any sentence is an error.
+        """
+        from .io import read_input_lines
         from .style import reconstruct, transfer
 
-        sentences = read_sentences(input_path)
+        lines, n_blank = read_input_lines(input_path)
         c = self.parse_cond(list(cond), info)
-        if model.conditional:
-            if c is None:
-                raise DataValidationError(fmt_error("--cond", "restyling needs the target style",
-                                                    None, f"Pass --cond style=L with L in {info.extra.get('labels')}."))
-            outs = transfer(model, info, sentences, int(c))
-        else:
-            outs = reconstruct(model, info, sentences)
-        return self.save_samples(outs, out, info)
+        if model.conditional and c is None:
+            raise DataValidationError(fmt_error("--cond", "restyling needs the target style",
+                                                None, f"Pass --cond style=L with L in {info.extra.get('labels')}."))
+        keep = [i for i, line in enumerate(lines) if line]
+        sentences = [lines[i] for i in keep]
+        outs = transfer(model, info, sentences, int(c)) if model.conditional else reconstruct(model, info, sentences)
+        rows = [""] * len(lines)
+        for i, s in zip(keep, outs):
+            rows[i] = s
+        if n_blank:
+            warnings.warn(f"--input {input_path}: {n_blank} blank line(s) of {len(lines)} have nothing to rewrite; "
+                          f"each gives a blank output line, so the output keeps one line per input line.",
+                          stacklevel=2)
+        return self.save_samples(rows, out, info)
 
     def parse_cond(self, spec: Sequence[str], info: DataInfo):
         """``["style=1"]`` -> the class id of label ``1``."""

@@ -4,6 +4,8 @@ The readers return plain Python lists of sentences (and labels); the model-side 
 made elsewhere. Layouts:
 
 * :func:`read_sentences`: one sentence per line (``.txt``, no suffix, optionally ``.gz``);
+* :func:`read_input_lines`: the same, every line kept (blank ones as ``""``), for inputs whose
+  outputs must line up with them (``vaekit generate --input``);
 * :func:`read_labelled`: one file per label (Yelp style, ``sentiment.train.0`` /
   ``sentiment.train.1``: the last suffix is the label) or a CSV/TSV table with a text and a
   label column;
@@ -29,7 +31,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 from vaekit.core.errors import ConfigError, DataValidationError, fmt_error, require
 from vaekit.core.registry import did_you_mean
 
-from ..io import check_file, delimiter_of, find_column, format_of, open_text, show, strip_gz
+from ..io import check_file, delimiter_of, find_column, format_of, open_binary, open_text, show, strip_gz
 
 PathLike = Union[str, Path]
 
@@ -91,6 +93,49 @@ def read_sentences(path: PathLike, lowercase: bool = False) -> List[str]:
     if blank:
         warnings.warn(f"{where}: skipped {blank} blank line(s) of {blank + len(out)}.", stacklevel=2)
     return out
+
+
+def read_input_lines(path: PathLike) -> Tuple[List[str], int]:
+    """Read every line of a file of inputs, blank ones kept (as ``""``) so outputs line up.
+
+    A line ends at ``\n`` only (as for ``wc -l`` and ``paste``): a ``\r`` before it (CRLF
+    files) is dropped, a missing final newline ends the last line, and a form feed or
+    ``U+2028`` inside a line stays inside it. A UTF-8 byte-order mark is ignored.
+
+    Parameters
+    ----------
+    path : str or Path
+        A text file (optionally ``.gz``), one sentence per line.
+
+    Returns
+    -------
+    lines : list of str
+        One entry per line, surrounding whitespace removed (``""`` for a blank line).
+    n_blank : int
+        How many of them are blank.
+
+    Raises
+    ------
+    DataValidationError
+        Missing or unreadable file, or a file without any sentence.
+    """
+    where = str(path)
+    try:
+        with open_binary(check_file(path, where)) as fh:
+            text = fh.read().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise DataValidationError(fmt_error(where, "the file must be readable UTF-8 text (gzip when .gz)",
+                                            f"{type(exc).__name__}: {exc}",
+                                            "Check the file is not truncated or in another encoding.")) from exc
+    parts = text.split("\n")
+    if parts[-1] == "":  # the final newline ends the last line; it does not start another
+        parts.pop()
+    lines = [p[:-1].strip() if p.endswith("\r") else p.strip() for p in parts]
+    n_blank = sum(1 for line in lines if not line)
+    if n_blank == len(lines):
+        raise DataValidationError(fmt_error(where, "the file must hold at least one sentence (one per line)",
+                                            f"{n_blank} blank line(s)", "Point it to a non-empty sentence file."))
+    return lines, n_blank
 
 
 def read_ptb(path: PathLike) -> List[str]:
@@ -334,5 +379,5 @@ def _read_table(path: Path, label_column: Optional[str], text_column: Optional[s
     return sentences, labels.tolist()
 
 
-__all__ = ["read_sentences", "read_ptb", "read_references", "read_labelled", "yelp_paths", "TEXT_NAMES",
+__all__ = ["read_sentences", "read_input_lines", "read_ptb", "read_references", "read_labelled", "yelp_paths", "TEXT_NAMES",
            "LABEL_NAMES", "YELP_SOURCES"]

@@ -44,8 +44,8 @@ def style_ids(styles: Union[Style, Sequence[Style]], info: DataInfo, n: int, whe
         raise DataValidationError(fmt_error(where, "the model must be trained on labelled sentences to take a "
                                             "style", styles, "Train on data with labels (data.labelled: true)."))
     many = isinstance(styles, (list, tuple)) or (hasattr(styles, "shape") and getattr(styles, "ndim", 0) > 0)
-    items = list(styles) if many else [styles] * n
-    if len(items) != n:
+    items = list(styles) if many else [styles]  # one style is checked even for n = 0, then repeated
+    if many and len(items) != n:
         raise DataValidationError(fmt_error(where, f"give one style or one per sentence ({n} sentences)",
                                             f"{len(items)} styles", "Pass a single label or a list of n labels."))
     out = []
@@ -62,16 +62,19 @@ def style_ids(styles: Union[Style, Sequence[Style]], info: DataInfo, n: int, whe
         else:
             raise DataValidationError(fmt_error(where, f"a style must be a label in {labels} or a class id in "
                                                 f"[0, {len(labels)})", v, "Pass e.g. '1' or 1."))
-    return torch.tensor(out, dtype=torch.long)
+    return torch.tensor(out if many else out * n, dtype=torch.long)
 
 
 def encode_text(sentences: Sequence[str], info: DataInfo, where: str = "sentences"):
     """Token ids ``(N, T)`` (``<eos>`` appended, padded) and mask ``(N, T)`` of sentences.
 
     Sentences are lower-cased when the run was; longer ones are truncated to the run's
-    ``max_len`` (one warning with the count).
+    ``max_len`` (one warning with the count). No sentences give ``(0, 1)`` tensors.
     """
-    sentences = check_sentences(sentences, where, "sentences")
+    sentences = check_sentences(sentences, where, "sentences", allow_empty=True)
+    if not sentences:
+        x = torch.full((0, 1), PAD_ID, dtype=torch.long)
+        return x, x != PAD_ID
     ids = encode_sentences(sentences, _vocab(info), int(info.shape[0]) - 1, on_long="truncate", where=where,
                            lowercase=bool(info.extra.get("lowercase", False)))
     t = max(len(r) for r in ids) + 1
@@ -134,13 +137,18 @@ def transfer(model, info: DataInfo, sentences: Sequence[str], to_style: Union[St
     Returns
     -------
     list of str, length n
-        Greedy decodings of ``(z = posterior mean of x, c' = to_style)``.
+        Greedy decodings of ``(z = posterior mean of x, c' = to_style)``; ``[]`` for no sentences.
     """
     if not model.conditional:
         raise DataValidationError(fmt_error("transfer", "needs a class-conditional model (a style code c)",
                                             "an unconditional model", "Train text:default or a config with "
                                             "data.condition: true on labelled sentences."))
-    sentences = list(sentences) if not isinstance(sentences, str) else sentences
+    sentences = check_sentences(sentences, "transfer", "sentences", allow_empty=True)
+    if not sentences:  # nothing to rewrite; the styles are still checked
+        style_ids(to_style, info, 0, "transfer: to_style")
+        if from_style is not None:
+            style_ids(from_style, info, 0, "transfer: from_style")
+        return []
     z = _embed(model, info, sentences, from_style, batch_size, "transfer: sentences")
     c = style_ids(to_style, info, z.shape[0], "transfer: to_style")
     return _decode(model, info, z, c, batch_size)
@@ -148,11 +156,16 @@ def transfer(model, info: DataInfo, sentences: Sequence[str], to_style: Union[St
 
 def reconstruct(model, info: DataInfo, sentences: Sequence[str], style: Union[Style, Sequence[Style], None] = None,
                 *, batch_size: int = 256) -> List[str]:
-    """Greedy decoding of each sentence's posterior mean (with its own ``style`` for a cVAE)."""
-    sentences = list(sentences) if not isinstance(sentences, str) else sentences
+    """Greedy decoding of each sentence's posterior mean (with its own ``style`` for a cVAE);
+    one output per input, ``[]`` for no sentences."""
+    sentences = check_sentences(sentences, "reconstruct", "sentences", allow_empty=True)
     if model.conditional and style is None:
         raise DataValidationError(fmt_error("reconstruct", "a conditional model needs the sentences' style", None,
                                             "Pass style= (one label or one per sentence)."))
+    if not sentences:
+        if model.conditional:
+            style_ids(style, info, 0, "reconstruct: style")
+        return []
     z = _embed(model, info, sentences, style, batch_size, "reconstruct: sentences")
     c = style_ids(style, info, z.shape[0], "reconstruct: style") if model.conditional else None
     return _decode(model, info, z, c, batch_size)
@@ -160,12 +173,17 @@ def reconstruct(model, info: DataInfo, sentences: Sequence[str], style: Union[St
 
 def sample(model, info: DataInfo, n: int, style: Union[Style, Sequence[Style], None] = None, *, seed: int = 0,
            sample_x: bool = False, temperature: float = 1.0, batch_size: int = 256) -> List[str]:
-    """``n`` sentences from the prior (of ``style`` for a cVAE); greedy unless ``sample_x``."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise DataValidationError(fmt_error("sample: n", "must be an integer >= 1", n, "Pass e.g. n=10."))
+    """``n`` sentences from the prior (of ``style`` for a cVAE); greedy unless ``sample_x``;
+    ``[]`` for ``n = 0``."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise DataValidationError(fmt_error("sample: n", "must be an integer >= 0", n, "Pass e.g. n=10."))
     if model.conditional and style is None:
         raise DataValidationError(fmt_error("sample", "a conditional model needs a style", None,
                                             f"Pass style= one of {info.extra.get('labels')}."))
+    if n == 0:
+        if model.conditional:
+            style_ids(style, info, 0, "sample: style")
+        return []
     dev = _device(model)
     g = torch.Generator(device=dev).manual_seed(seed)
     c = style_ids(style, info, n, "sample: style").to(dev) if model.conditional else None

@@ -19,9 +19,9 @@ from ..io import N_SHOWN, show
 
 ON_LONG = ("truncate", "error")
 
-def check_sentences(items: Sequence[str], where: str, name: str = "sentences") -> List[str]:
-    """``items`` as a non-empty list of ``str``, or a :class:`DataValidationError` naming the
-    offending argument (or item index), the rule and the fix."""
+def check_sentences(items: Sequence[str], where: str, name: str = "sentences", allow_empty: bool = False) -> List[str]:
+    """``items`` as a list of ``str`` (non-empty unless ``allow_empty``), or a
+    :class:`DataValidationError` naming the offending argument (or item index), the rule and the fix."""
     if isinstance(items, str):
         raise DataValidationError(fmt_error(f"{where}: {name}", "must be a sequence of sentences, not one string",
                                             items[:40], f"Wrap it in a list: [{name}]."))
@@ -30,7 +30,7 @@ def check_sentences(items: Sequence[str], where: str, name: str = "sentences") -
     except TypeError:
         raise DataValidationError(fmt_error(f"{where}: {name}", "must be a sequence of str", type(items).__name__,
                                             "Pass a list of sentences.")) from None
-    if not items:
+    if not items and not allow_empty:
         raise DataValidationError(fmt_error(f"{where}: {name}", "must hold at least one sentence", items,
                                             "Pass the sentences."))
     for i, s in enumerate(items):

@@ -69,6 +69,7 @@ from vaekit.core.config import from_dict
 from vaekit.core.errors import ConfigError
 
 from .config import load_config
+from .runlock import LOCK_NAME, run_lock
 from .runs import _err, evaluate_run, jsonable, train_run
 
 
@@ -254,7 +255,9 @@ def describe_suites() -> str:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_") or "run"
+    """A run's folder name: one path component ('.' and '..' become 'run')."""
+    s = re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_")
+    return s if s.strip(".") else "run"
 
 
 def _cell(values: List[float]) -> str:
@@ -280,25 +283,41 @@ def _mean(values: Sequence[Any]) -> Optional[float]:
 def _run_unit(spec: BenchmarkSpec, protocol, options: Dict[str, Any], r: RunSpec, seed: int, run_dir: Path,
               fresh: bool, load: Callable[[int], Dict[Optional[str], Any]],
               log: Callable[[str], None]) -> Tuple[List[Dict[str, Any]], float]:
-    """One run x seed -> ``(records, seconds)``; a record per data set (one, without a protocol)."""
+    """One run x seed -> ``(records, seconds)``; a record per data set (one, without a protocol).
+
+    Holds the unit's run directory from training to its records (a second benchmark writing the
+    same unit stops at once)."""
+    with run_lock(run_dir):
+        return _run_unit_locked(spec, protocol, options, r, seed, run_dir, fresh, load, log)
+
+
+def _run_unit_locked(spec: BenchmarkSpec, protocol, options: Dict[str, Any], r: RunSpec, seed: int, run_dir: Path,
+                     fresh: bool, load: Callable[[int], Dict[Optional[str], Any]],
+                     log: Callable[[str], None]) -> Tuple[List[Dict[str, Any]], float]:
     t0 = time.time()
     if protocol is None:
         sets = list(spec.protocol.set) + list(r.set) + [f"train.seed={seed}"]
         summary = train_run(load_config(r.config, sets), run_dir, resume="never" if fresh else "auto", log=log)
         seconds = summary.get("elapsed_s") or time.time() - t0
-        return [evaluate_run(run_dir, split=spec.split, iw_samples=spec.iw_samples, report=False)], seconds
+        return [evaluate_run(run_dir, split=spec.split, iw_samples=spec.iw_samples, report=False,
+                             tracking_from_config=True)], seconds
     done = run_dir / "records.json"
-    if fresh and run_dir.is_dir():  # --fresh: whatever the protocol trained there starts over
+    if fresh:  # --fresh: whatever the protocol trained there starts over (the lock file stays: we hold it)
         import shutil
 
-        shutil.rmtree(run_dir)
+        for p in run_dir.iterdir():
+            if p.name == LOCK_NAME:
+                continue
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()  # a file, or a link (never what it points to)
     if done.is_file():
         saved = json.loads(done.read_text())
         same = jsonable({"model": r.model, "params": r.params, "options": options})
         if {k: saved.get(k) for k in same} == same:
             return saved["records"], saved["seconds"]
         log(f"vaekit benchmark: {done} was made with other options or params; running the unit again.")
-    run_dir.mkdir(parents=True, exist_ok=True)
     records = _protocol_records(spec, protocol, options, r, seed, run_dir, load, log)
     seconds = time.time() - t0
     with atomic_path(done) as tmp:  # the unit is done only once its records are on disk

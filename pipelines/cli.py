@@ -3,7 +3,7 @@
 Stable contract (scripts rely on it):
 
 * ``vaekit train CONFIG [--set k=v ...] [--run-dir DIR]``
-* ``vaekit evaluate RUN_DIR [--json]``: ``--json`` prints one JSON object on stdout
+* ``vaekit evaluate RUN_DIR [--json] [--mlflow-uri URI]``: ``--json`` prints one JSON object on stdout
 * ``vaekit generate RUN_DIR -n N --out FILE [--cond k=v ...]``
 * ``vaekit config CONFIG [--set k=v ...]``: the resolved config as YAML
 * ``vaekit list [configs|domains]``: ``list configs`` prints one ``domain:name`` a line
@@ -16,7 +16,10 @@ Stable contract (scripts rely on it):
 * ``vaekit runs [ROOT] [--json]``: past runs with their key metrics, newest first
 
 CONFIG is a YAML path or a packaged ``domain:name``. Config and data errors exit with status 2
-and one line on stderr (``--debug`` shows the traceback); a training failure exits 1.
+and one line on stderr (``--debug`` shows the traceback); a training failure exits 1. A run
+directory has one writer at a time: ``train``, ``evaluate`` (and ``sweep``, ``study``, ``demo``,
+``benchmark``, run by run) on a run directory another process is writing stop at once with
+status 2 and one line naming that process (:mod:`vaekit.pipelines.runlock`).
 """
 from __future__ import annotations
 
@@ -57,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     e.add_argument("--device", default="auto")
     e.add_argument("--no-report", action="store_true", help="do not write RUN_DIR/report.html")
+    e.add_argument("--mlflow-uri", default=None, metavar="URI",
+                   help="log the evaluation to this MLflow tracking URI (default: $MLFLOW_TRACKING_URI; the "
+                        "tracking.mlflow_uri a run directory's config.yaml names is never used)")
 
     g = sub.add_parser("generate", help="sample from a trained run")
     g.add_argument("run_dir", metavar="RUN_DIR")
@@ -204,7 +210,7 @@ def _cmd_evaluate(a) -> int:
 
     from .runs import evaluate_run, jsonable
 
-    res = evaluate_run(a.run_dir, a.split, a.device, a.iw_samples, report=not a.no_report)
+    res = evaluate_run(a.run_dir, a.split, a.device, a.iw_samples, report=not a.no_report, mlflow_uri=a.mlflow_uri)
     if a.json:
         print(json.dumps(jsonable(res), allow_nan=False))
         return 0
@@ -287,11 +293,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``vaekit`` console script; returns the exit status."""
     from vaekit.domains.data_root import using_data_root
 
+    from .runlock import RunDirBusyError
+
     a = _parser().parse_args(argv)
     try:
         with using_data_root(getattr(a, "data_root", None)):
             return _COMMANDS[a.command](a)
-    except (ConfigError, DataValidationError, CheckpointError, MissingDependencyError) as exc:
+    except (ConfigError, DataValidationError, CheckpointError, MissingDependencyError, RunDirBusyError) as exc:
         if a.debug:
             raise
         print(f"vaekit: error: {exc}", file=sys.stderr)

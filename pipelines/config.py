@@ -18,7 +18,7 @@ from typing import Any, Dict, Sequence
 import yaml
 
 from vaekit.core.config import apply_overrides, from_dict, load_yaml, parse_override, to_dict
-from vaekit.core.errors import ConfigError
+from vaekit.core.errors import ConfigError, fmt_error
 from vaekit.core.estimator import FitConfig
 from vaekit.core.objectives import ObjectiveConfig
 from vaekit.core.registry import did_you_mean
@@ -63,6 +63,30 @@ class EvalConfig:
                 raise ConfigError(f"{path}.{name}: must be >= 1; got {getattr(self, name)!r}.")
 
 
+#: Longest run name, in UTF-8 bytes: ``<domain>-<name>`` stays under the 255 bytes of a file name.
+MAX_NAME_BYTES = 200
+
+
+def check_run_name(name: Any, where: str = "name") -> None:
+    """A run name is one folder name: it becomes ``runs/<domain>-<name>``, so a ``/``, ``\\``,
+    ``..`` or NUL in it would write (and ``--fresh`` delete) outside ``runs/``.
+
+    Raises
+    ------
+    ConfigError
+        ``name`` is empty, ``.`` or ``..``, holds a path separator or NUL, or is too long.
+    """
+    bad = (not isinstance(name, str) or not name.strip() or name in (".", "..")
+           or any(c in name for c in ("/", "\\", "\x00")) or len(name.encode("utf-8", "replace")) > MAX_NAME_BYTES)
+    if bad:
+        shown = name[:80] if isinstance(name, str) else name
+        raise ConfigError(fmt_error(
+            where, f"a run name must be one folder name (it names runs/<domain>-<name>): not empty, not '.' or "
+                   f"'..', no '/', '\\' or NUL, at most {MAX_NAME_BYTES} bytes", shown,
+            f"Set a plain name, e.g. name: my_run (--set {where}=my_run); to put the run elsewhere pass "
+            f"--run-dir DIR."))
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """A whole run. ``data`` stays a mapping here and is checked against the domain's
@@ -77,6 +101,9 @@ class RunConfig:
     fit: FitConfig = field(default_factory=FitConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+    def validate(self) -> None:
+        check_run_name(self.name)
 
     @property
     def data_config(self):

@@ -21,6 +21,7 @@ from vaekit.domains.report_parts import Section, esc, fmt, paragraph, table
 
 from .config import load_config
 from .report import read_run_sections, write_html, write_run_report
+from .runlock import run_lock
 from .runs import _err, evaluation, train_run
 
 
@@ -90,10 +91,11 @@ def run_demo(domains: Optional[Sequence[str]] = None, out_dir: str | Path = "run
         t0 = time.time()
         if fresh or not _done(run_dir):
             log(f"vaekit demo [{i + 1}/{len(entries)}] {spec}: training -> {run_dir}")
-            summary = train_run(load_config(spec, sets), run_dir, resume="never" if fresh else "auto", log=log)
-            log(f"vaekit demo [{i + 1}/{len(entries)}] {spec}: evaluating")
-            res, ctx, domain = evaluation(run_dir)
-            write_run_report(run_dir, res, ctx, domain)
+            with run_lock(run_dir):  # one writer from training to report (the calls below re-enter it)
+                summary = train_run(load_config(spec, sets), run_dir, resume="never" if fresh else "auto", log=log)
+                log(f"vaekit demo [{i + 1}/{len(entries)}] {spec}: evaluating")
+                res, ctx, domain = evaluation(run_dir, tracking_from_config=True)
+                write_run_report(run_dir, res, ctx, domain)
             train_s = summary.get("elapsed_s")
         else:
             log(f"vaekit demo [{i + 1}/{len(entries)}] {spec}: already done in {run_dir} (skipped)")

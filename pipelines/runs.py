@@ -2,10 +2,13 @@
 
 A run directory holds ``config.yaml`` (fully resolved), ``data_info.json``,
 ``versions.json``, ``checkpoints/{last,best}.pt`` (code-free, ``weights_only``-loadable),
-``metrics.jsonl``, ``diagnostics.json`` and, after evaluation, ``eval.json``.
+``metrics.jsonl``, ``diagnostics.json`` and, after evaluation, ``eval.json``; ``.lock`` is the
+lock file of its one writer (:mod:`vaekit.pipelines.runlock`). Every file is replaced
+atomically (a reader or a crash never sees half of one).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import shutil
@@ -28,6 +31,7 @@ from vaekit.core.types import DataInfo
 from vaekit.domains import EvalContext, get_domain
 
 from .config import RunConfig, config_from_dict, dump_config
+from .runlock import remove_if_unused, run_lock
 from .tracking import Trackers, open_trackers
 
 # Keys that may change when a run is resumed (they do not change what is being trained; the
@@ -61,9 +65,14 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def _write_json(path: Path, obj: Any) -> None:
+def _write_text(path: Path, text: str) -> None:
+    """Write ``path`` atomically: a reader (or a crash) never sees half of it."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n")
+        tmp.write_text(text)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    _write_text(path, json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n")
 
 
 def _flatten(d: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
@@ -107,7 +116,9 @@ def _prepare_run_dir(cfg: RunConfig, run_dir: Path, resume: str, env: DistEnv) -
             for name in ("checkpoints", "metrics.jsonl", "diagnostics.json", "eval.json", "report.html",
                          "report.json", "tensorboard", "mlflow_run.txt"):
                 p = run_dir / name
-                if p.is_dir():
+                if p.is_symlink():  # remove the link itself, never what it points to
+                    p.unlink()
+                elif p.is_dir():
                     shutil.rmtree(p)
                 elif p.exists():
                     p.unlink()
@@ -125,7 +136,7 @@ def _prepare_run_dir(cfg: RunConfig, run_dir: Path, resume: str, env: DistEnv) -
                     f"{run_dir}: this run directory holds a run with a different config ({'; '.join(changes[:5])}). "
                     f"Resuming it would mix two runs. Use --run-dir NEW_DIR, or --fresh to overwrite it.")
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(dump_config(cfg))
+    _write_text(run_dir / "config.yaml", dump_config(cfg))
     _write_json(run_dir / "versions.json", _versions())
 
 
@@ -133,7 +144,10 @@ def train_run(cfg: RunConfig, run_dir: Optional[str | Path] = None, resume: str 
               log: Callable[[str], None] = _err) -> Dict[str, Any]:
     """Train ``cfg`` into ``run_dir`` (resuming it if it holds the same run).
 
-    Works under ``torchrun``: every rank trains its shard; rank 0 writes the run directory.
+    Works under ``torchrun``: every rank trains its shard; rank 0 writes the run directory
+    and holds its lock (:mod:`vaekit.pipelines.runlock`: a second writer stops at once with
+    :class:`~vaekit.pipelines.runlock.RunDirBusyError`). A run directory this call created is
+    removed again when the setup (data, model, trackers) fails before training starts.
     Returns a summary with the run directory, the final train state and the diagnostics on
     the validation split.
     """
@@ -142,6 +156,16 @@ def train_run(cfg: RunConfig, run_dir: Optional[str | Path] = None, resume: str 
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
         domain = get_domain(cfg.domain)
         domain.check_requirements()
+        with run_lock(run_dir) if env.is_main else contextlib.nullcontext(run_dir):
+            return _train_locked(cfg, domain, run_dir, resume, env, log)
+    finally:
+        cleanup(env)
+
+
+def _train_locked(cfg: RunConfig, domain, run_dir: Path, resume: str, env: DistEnv,
+                  log: Callable[[str], None]) -> Dict[str, Any]:
+    """:func:`train_run` once this process holds the run directory."""
+    try:
         _prepare_run_dir(cfg, run_dir, resume, env)
         barrier(env)
         seed_everything(cfg.train.seed)
@@ -152,37 +176,41 @@ def train_run(cfg: RunConfig, run_dir: Optional[str | Path] = None, resume: str 
         model = domain.build_model(cfg.model, data.info).to(env.device)
         objective = build_objective(cfg.objective)
         _prepare_terms(model, domain, data, cfg, run_dir, env, log)
-        if env.is_main:
-            n_params = sum(p.numel() for p in model.parameters())
-            log(f"vaekit: training {cfg.domain}:{cfg.name} ({n_params:,} parameters, {len(data.train):,} train "
-                f"examples) on {env.device}" + (f" x {env.world_size} processes" if env.enabled else "")
-                + f" -> {run_dir}")
         resolved = yaml.safe_load(dump_config(cfg))
         trackers = open_trackers(cfg.tracking, run_dir, resolved, log) if env.is_main else []
-        with Trackers(trackers) as tracked:
-            # fit.epochs (the Python facades' training length) resolved to steps for this data
-            state = fit(model, objective, data, resolve_train(cfg.train, cfg.fit, len(data.train)), run_dir=run_dir,
-                        resume="auto" if resume == "never" else resume, env=env, extra_state={"config": resolved},
-                        log=log, val_metrics=domain.validation_metrics(data),
-                        on_record=tracked.log if trackers else None)
-        summary: Dict[str, Any] = {"run_dir": str(run_dir), "step": state.step, "best_step": state.best_step,
-                                   "val": state.last_val, "elapsed_s": state.elapsed_s}
+    except BaseException:
+        # Nothing was trained: a folder this command made holds only its config, so it goes
+        # (a folder that existed before, or one with checkpoints, is left as it is).
         if env.is_main:
-            split = "val" if data.val is not None and len(data.val) else "train"
-            ctx = EvalContext(model.eval(), data, split, env.device, cfg.train.seed, cfg.eval.batch_size)
-            diag = diagnose(model, _Reiterable(ctx, split), device=env.device, mi_examples=cfg.eval.mi_examples,
-                            seed=cfg.train.seed, warn=False)
-            _write_json(run_dir / "diagnostics.json", {"split": split, **diag})
-            summary["diagnostics"] = diag
-            log(f"vaekit: done at step {state.step} (best {cfg.train.monitor} at step {state.best_step}); {split}: "
-                + summary_line(diag))
-            for w in diag["warnings"]:
-                log(f"vaekit: warning: {w}")
-            for note in diag["notes"]:
-                log(f"vaekit: note: {note}")
-        return summary
-    finally:
-        cleanup(env)
+            remove_if_unused(run_dir)
+        raise
+    if env.is_main:
+        n_params = sum(p.numel() for p in model.parameters())
+        log(f"vaekit: training {cfg.domain}:{cfg.name} ({n_params:,} parameters, {len(data.train):,} train "
+            f"examples) on {env.device}" + (f" x {env.world_size} processes" if env.enabled else "")
+            + f" -> {run_dir}")
+    with Trackers(trackers) as tracked:
+        # fit.epochs (the Python facades' training length) resolved to steps for this data
+        state = fit(model, objective, data, resolve_train(cfg.train, cfg.fit, len(data.train)), run_dir=run_dir,
+                    resume="auto" if resume == "never" else resume, env=env, extra_state={"config": resolved},
+                    log=log, val_metrics=domain.validation_metrics(data),
+                    on_record=tracked.log if trackers else None)
+    summary: Dict[str, Any] = {"run_dir": str(run_dir), "step": state.step, "best_step": state.best_step,
+                               "val": state.last_val, "elapsed_s": state.elapsed_s}
+    if env.is_main:
+        split = "val" if data.val is not None and len(data.val) else "train"
+        ctx = EvalContext(model.eval(), data, split, env.device, cfg.train.seed, cfg.eval.batch_size)
+        diag = diagnose(model, _Reiterable(ctx, split), device=env.device, mi_examples=cfg.eval.mi_examples,
+                        seed=cfg.train.seed, warn=False)
+        _write_json(run_dir / "diagnostics.json", {"split": split, **diag})
+        summary["diagnostics"] = diag
+        log(f"vaekit: done at step {state.step} (best {cfg.train.monitor} at step {state.best_step}); {split}: "
+            + summary_line(diag))
+        for w in diag["warnings"]:
+            log(f"vaekit: warning: {w}")
+        for note in diag["notes"]:
+            log(f"vaekit: note: {note}")
+    return summary
 
 
 def _prepare_terms(model, domain, data, cfg: RunConfig, run_dir: Path, env: DistEnv,
@@ -240,9 +268,23 @@ def load_run(run_dir: str | Path, device: str = "auto", which: str = "best"):
     return cfg, domain, model, info, ck.get("train_state", {})
 
 
+def writing_run(run_dir: str | Path):
+    """The lock of an existing run directory that a command is about to write results into
+    (``eval.json``, the report); no lock (and no ``.lock`` file) for a folder that is not a
+    run, which :func:`load_run` then rejects."""
+    run_dir = Path(run_dir)
+    return run_lock(run_dir) if (run_dir / "config.yaml").is_file() else contextlib.nullcontext(run_dir)
+
+
 def evaluation(run_dir: str | Path, split: Optional[str] = None, device: str = "auto",
-               iw_samples: Optional[int] = None):
+               iw_samples: Optional[int] = None, *, mlflow_uri: Optional[str] = None,
+               tracking_from_config: bool = False):
     """Evaluate a trained run and keep what the report needs.
+
+    Holds the run directory's lock (a run being trained or evaluated by another process is
+    refused). MLflow logs where the user says (``mlflow_uri``, else ``MLFLOW_TRACKING_URI``),
+    not where the run directory's ``config.yaml`` says, unless ``tracking_from_config``: the
+    command itself just wrote that config from the user's (sweep, study, demo, benchmark).
 
     Returns
     -------
@@ -250,6 +292,12 @@ def evaluation(run_dir: str | Path, split: Optional[str] = None, device: str = "
         The flat result (see :func:`evaluate_run`), the context the metrics filled (its
         ``extra`` cache holds their outputs) and the run's domain.
     """
+    with writing_run(run_dir):
+        return _evaluation(Path(run_dir), split, device, iw_samples, mlflow_uri, tracking_from_config)
+
+
+def _evaluation(run_dir: Path, split: Optional[str], device: str, iw_samples: Optional[int],
+                mlflow_uri: Optional[str], tracking_from_config: bool):
     cfg, domain, model, info, tstate = load_run(run_dir, device)
     split = split or cfg.eval.split
     data = domain.load_data(cfg.data_config, cfg.train.seed)
@@ -273,7 +321,8 @@ def evaluation(run_dir: str | Path, split: Optional[str] = None, device: str = "
         directions.update({k2: metric.direction(k2) for k2 in vals})
     res["metric_directions"] = directions
     _write_json(Path(run_dir) / "eval.json", res)
-    trackers = open_trackers(cfg.tracking, Path(run_dir), yaml.safe_load(dump_config(cfg)), _err)
+    trackers = open_trackers(cfg.tracking, run_dir, yaml.safe_load(dump_config(cfg)), _err, mlflow_uri=mlflow_uri,
+                             from_saved_config=not tracking_from_config)
     with Trackers(trackers) as tracked:
         tracked.log_final(res, int(res.get("step") or 0))
     torch.manual_seed(cfg.train.seed)  # the report's own sampling is reproducible too
@@ -281,19 +330,23 @@ def evaluation(run_dir: str | Path, split: Optional[str] = None, device: str = "
 
 
 def evaluate_run(run_dir: str | Path, split: Optional[str] = None, device: str = "auto",
-                 iw_samples: Optional[int] = None, report: bool = True) -> Dict[str, Any]:
+                 iw_samples: Optional[int] = None, report: bool = True, *, mlflow_uri: Optional[str] = None,
+                 tracking_from_config: bool = False) -> Dict[str, Any]:
     """Diagnostics and domain metrics of a trained run on ``split``; writes ``eval.json`` and,
     with ``report``, the self-contained ``report.html`` (:mod:`vaekit.pipelines.report`).
 
     Returns one flat mapping: the diagnostics (``kl``, ``rate``, ``distortion``, ``elbo``,
     ``active_units``, ``kl_per_dim``, ``isotropy``, ``mutual_info``, ``nll_iw``...) and the
     domain's metrics, plus ``split``, ``step``, ``domain`` and (with ``report``) ``report``.
+    ``mlflow_uri``, ``tracking_from_config``: see :func:`evaluation`.
     """
-    res, ctx, domain = evaluation(run_dir, split, device, iw_samples)
-    if report:
-        from .report import write_run_report
+    with writing_run(run_dir):  # one lock across the evaluation and its report
+        res, ctx, domain = evaluation(run_dir, split, device, iw_samples, mlflow_uri=mlflow_uri,
+                                      tracking_from_config=tracking_from_config)
+        if report:
+            from .report import write_run_report
 
-        res["report"] = str(write_run_report(run_dir, res, ctx, domain))
+            res["report"] = str(write_run_report(run_dir, res, ctx, domain))
     return res
 
 

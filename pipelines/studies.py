@@ -32,6 +32,7 @@ from vaekit.core.config import to_dict
 from vaekit.core.errors import ConfigError
 
 from .config import load_config
+from .runlock import run_lock
 from .runs import _err, evaluate_run, jsonable, train_run
 
 # Columns of every study table: (key in evaluate_run's result, header, format).
@@ -82,7 +83,9 @@ def expand_overrides(overrides: Sequence[str]) -> Tuple[List[str], List[Tuple[st
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", text)[:120]
+    """A run's folder name: one path component ('.', '..' and '' become 'run')."""
+    s = re.sub(r"[^A-Za-z0-9_.=+-]+", "_", text)[:120]
+    return s if s.strip(".") else "run"
 
 
 def _posterior_variance_cv(res: Dict[str, Any]) -> float:
@@ -98,8 +101,10 @@ def _posterior_variance_cv(res: Dict[str, Any]) -> float:
 def _run_one(spec: str, overrides: List[str], run_dir: Path, resume: str, iw_samples: Optional[int],
              log: Callable[[str], None]) -> Dict[str, Any]:
     cfg = load_config(spec, overrides)
-    train_run(cfg, run_dir, resume=resume, log=log)
-    res = evaluate_run(run_dir, iw_samples=iw_samples)
+    with run_lock(run_dir):  # one writer from training to report (train_run and evaluate_run re-enter it)
+        train_run(cfg, run_dir, resume=resume, log=log)
+        # the config.yaml just written is the user's own: its tracking destination is theirs
+        res = evaluate_run(run_dir, iw_samples=iw_samples, tracking_from_config=True)
     res["var_cv"] = _posterior_variance_cv(res)
     return res
 

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, Iterator, List, Literal, Optional, Tuple
 import torch
 from torch import nn
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import atomic_path, load_checkpoint, save_checkpoint
 from .distributed import DistEnv, all_reduce_sum, barrier, check_device_name
 from .errors import CheckpointError, ConfigError, TrainingError
 from .phases import PhaseConfig, PhasePlan, resolve_submodules, select_parameters, validate_phases
@@ -358,7 +358,9 @@ class _JsonlLog:
                     keep.append(line)
             except json.JSONDecodeError:
                 continue  # a line cut by a crash
-        self.path.write_text("".join(k + "\n" for k in keep))
+        # Atomically: a crash during the rewrite must not lose the records of the steps kept.
+        with atomic_path(self.path) as tmp:
+            tmp.write_text("".join(k + "\n" for k in keep))
 
     def write(self, record: Dict[str, Any]) -> None:
         if self.path is not None:

@@ -7,6 +7,7 @@ from typing import Any, List, Sequence
 import numpy as np
 import torch
 
+from vaekit.core.checkpoint import atomic_path
 from vaekit.core.errors import DataValidationError
 from vaekit.core.types import DataBundle, DataInfo
 
@@ -41,21 +42,27 @@ class ToyDomain(Domain):
         return x.reshape(x.shape[0], -1).float().cpu().numpy().tolist()
 
     def save_samples(self, samples: List[Any], path: Path, info: DataInfo) -> Path:
+        """Sequences one a line (text); vectors as ``.csv``, ``.tsv``, ``.txt`` or ``.npy``.
+        Written atomically (:func:`~vaekit.core.checkpoint.atomic_path`): an interrupted
+        write leaves the previous file."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         if info.kind == "sequence":
-            path.write_text("".join(s + "\n" for s in samples))
+            with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+                f.write("".join(s + "\n" for s in samples))
             return path
-        arr = np.asarray(samples, dtype=np.float32)
-        if path.suffix == ".npy":
-            np.save(path, arr)
-        elif path.suffix in (".csv", ".txt", ".tsv"):
-            delim = "," if path.suffix == ".csv" else ("\t" if path.suffix == ".tsv" else " ")
-            header = delim.join(f"x{i}" for i in range(arr.shape[1])) if path.suffix == ".csv" else ""
-            np.savetxt(path, arr, delimiter=delim, header=header, comments="", fmt="%.6g")
-        else:
+        if path.suffix not in (".npy", ".csv", ".txt", ".tsv"):
             raise DataValidationError(f"--out {path}: toy vector samples are written as .csv, .tsv, .txt or .npy; "
                                       f"got suffix {path.suffix!r}.")
+        arr = np.asarray(samples, dtype=np.float32)
+        # Through open file objects: given a name, np.save would append ".npy" to the temporary's.
+        if path.suffix == ".npy":
+            with atomic_path(path) as tmp, open(tmp, "wb") as f:
+                np.save(f, arr)
+        else:
+            delim = "," if path.suffix == ".csv" else ("\t" if path.suffix == ".tsv" else " ")
+            header = delim.join(f"x{i}" for i in range(arr.shape[1])) if path.suffix == ".csv" else ""
+            with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+                np.savetxt(f, arr, delimiter=delim, header=header, comments="", fmt="%.6g")
         return path
 
     def parse_cond(self, spec: Sequence[str], info: DataInfo):

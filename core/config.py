@@ -20,8 +20,8 @@ from typing import Any, Dict, List, Literal, Mapping, Sequence, Tuple, Union, ge
 
 from .errors import ConfigError, fmt_error
 from .registry import did_you_mean
+from .rules import set_key_of
 from .yamlio import load_yaml as read_yaml
-from .rules import check_number  # noqa: F401  (the range rule of the config sections' validate)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +148,7 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         # reach an optimizer or a loss and fail far from the key that caused them.
         if not math.isfinite(float(value)):
             raise ConfigError(fmt_error(path, "must be a finite number", value,
-                                        f"Write a number (e.g. --set {path}=0.001); .nan and .inf are not values."))
+                                        f"Write a number (e.g. --set {set_key_of(path)}=0.001); .nan and .inf are not values."))
         return float(value)
     if tp is str:
         if not isinstance(value, str):

@@ -55,15 +55,16 @@ def check_device_name(pref: str, where: str = "train.device") -> None:
         raise ConfigError(fmt_error(where, "must be auto, cpu, cuda or cuda:N", pref, _device_fix(where))) from None
 
 
-def resolve_device(pref: str = "auto", local_rank: int = 0, where: str = "device") -> torch.device:
+def resolve_device(pref: str = "auto", local_rank: int = 0, where: str = "--device") -> torch.device:
     """``auto`` -> ``cuda:LOCAL_RANK`` when CUDA is available, else ``cpu``.
 
     Raises
     ------
     ConfigError
         If ``pref`` names CUDA (or another accelerator) that this machine does not have, or a
-        CUDA device index beyond the visible devices; ``where`` (the config key or flag that
-        gave ``pref``) is named in the message.
+        CUDA device index beyond the visible devices; ``where`` (the flag or config key that
+        gave ``pref``: ``--device`` of evaluate / generate by default, ``train.device`` from
+        :func:`init_distributed`) is named in the message.
     """
     if pref == "auto":
         return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")

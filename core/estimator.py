@@ -33,6 +33,7 @@ import torch
 
 from .config import from_dict, set_key, to_dict
 from .errors import ConfigError
+from .rules import check_number
 from .types import DataBundle
 
 
@@ -96,13 +97,13 @@ class FitConfig:
     eval_each_epoch: bool = False
 
     def validate(self, path: str = "fit") -> None:
-        if self.epochs is not None and self.epochs < 1:
-            raise ConfigError(f"{path}.epochs: must be a positive integer or null (= train.max_steps); got "
-                              f"{self.epochs!r}.")
+        if self.epochs is not None:
+            check_number(f"{path}.epochs", self.epochs, ge=1, integer=True, example=10,
+                         fix=f"Set {path}.epochs to a positive number of passes (e.g. --set {path}.epochs=10), or "
+                             f"null to train train.max_steps steps.")
         if self.epoch_steps not in ("batches", "rows"):
             raise ConfigError(f"{path}.epoch_steps: must be 'batches' or 'rows'; got {self.epoch_steps!r}.")
-        if self.min_steps < 0:
-            raise ConfigError(f"{path}.min_steps: must be >= 0; got {self.min_steps!r}.")
+        check_number(f"{path}.min_steps", self.min_steps, ge=0, integer=True, example=0)
 
 
 def resolve_train(train, fit: FitConfig, n_train: int):

@@ -50,7 +50,7 @@ def check_param_values(params: Dict[str, Any] | None, where: str) -> None:
     ConfigError
         Naming ``where.NAME``, the rule, the value and a ``--set`` fix.
     """
-    from .rules import check_number
+    from .rules import check_number, set_key_of
 
     for name, value in (params or {}).items():
         rule = _PARAM_RULES.get(name)
@@ -64,7 +64,7 @@ def check_param_values(params: Dict[str, Any] | None, where: str) -> None:
             check_number(key, value, integer=True, example=example, **bounds)
         else:
             what = "layer widths" if name != "widths" else "kernel widths"
-            fix = f"Set {key} to a list of {what} >= {bounds['ge']}, e.g. --set {key}={example}."
+            fix = f"Set {key} to a list of {what} >= {bounds['ge']}, e.g. --set {set_key_of(key)}={example}."
             try:
                 if not isinstance(value, (list, tuple)):
                     raise ConfigError("not a list")

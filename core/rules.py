@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from typing import Any
 
 from .errors import ConfigError, fmt_error
@@ -58,5 +59,11 @@ def check_number(where: str, value: Any, *, gt: float | None = None, ge: float |
     if not ok:
         if fix is None:
             fix = f"Set {where} to " + (f"a value {bounds}" if parts else kind) + (
-                f", e.g. --set {where}={example}." if example is not None else ".")
+                f", e.g. --set {set_key_of(where)}={example}." if example is not None else ".")
         raise ConfigError(fmt_error(where, rule, value, fix))
+
+
+def set_key_of(where: str) -> str:
+    """The ``--set`` form of a config path: list positions are dotted (``model.terms[0].params``
+    -> ``model.terms.0.params``), as :func:`vaekit.core.config.set_key` reads them."""
+    return re.sub(r"\[(\d+)\]", r".\1", where)

@@ -22,6 +22,7 @@ from .likelihoods import LIKELIHOODS
 from .nn import ConditionEmbedder
 from .distributions import rsample
 from .priors import PRIORS, Prior
+from .rules import check_number
 from .terms import (ENCODER_WIRED, SEQ_WIRED, Term, TermParts, build_terms, migrate_model_dict,
                     migrate_state_dict, validate_terms)
 from .types import Batch, DataInfo, VAEOutput
@@ -45,6 +46,9 @@ class ConditionConfig:
     embed_dim: int = 16
     into_encoder: bool = True
     into_decoder: bool = True
+
+    def validate(self, path: str = "model.condition") -> None:
+        check_number(f"{path}.embed_dim", self.embed_dim, ge=1, integer=True, example=16)
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,9 @@ class ModelConfig:
         return migrate_model_dict(data, path or "model")
 
     def validate(self, path: str = "model") -> None:
-        if self.latent_dim <= 0:
-            raise ConfigError(f"{path}.latent_dim: must be a positive integer; got {self.latent_dim!r}.")
-        # Names are checked now (before any data is loaded); values when the model is built.
+        check_number(f"{path}.latent_dim", self.latent_dim, ge=1, integer=True, example=16)
+        # Names, and the values of the shared vocabulary (registry.check_param_values), are checked
+        # now, before any data is loaded; the other values when the model is built.
         for role, reg in _ROLES.items():
             comp = getattr(self, role)
             if comp is not None:

@@ -125,3 +125,28 @@ def test_cli_gives_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.count("\n") == 0
     assert err.startswith("vaekit: error: train.lr: must be a finite number; got nan.")
+
+
+def test_a_cuda_index_beyond_the_visible_devices_is_refused(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ConfigError, match=r"^train\.device: this machine has 1 CUDA device\(s\), cuda:0\.\.cuda:0; "
+                                          r"got 'cuda:3'"):
+        resolve_device("cuda:3", where="train.device")
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"latent_dim": 0}, "model.latent_dim"),
+    ({"condition": {"embed_dim": -1}}, "model.condition.embed_dim"),
+])
+def test_model_sizes_are_range_checked(data, key):
+    msg = _err(ModelConfig, data, "model")
+    assert msg.startswith(f"{key}: must be >= 1 (an integer)"), msg
+    assert f"--set {key}=" in msg
+
+
+def test_fit_epochs_name_the_key_and_null():
+    from vaekit.core.estimator import FitConfig
+
+    msg = _err(FitConfig, {"epochs": 0}, "fit")
+    assert msg.startswith("fit.epochs: must be >= 1 (an integer); got 0.") and "null" in msg

@@ -300,30 +300,31 @@ def _evaluation(run_dir: Path, split: Optional[str], device: str, iw_samples: Op
                 mlflow_uri: Optional[str], tracking_from_config: bool):
     cfg, domain, model, info, tstate = load_run(run_dir, device)
     split = split or cfg.eval.split
-    data = domain.load_data(cfg.data_config, cfg.train.seed)
-    if data.info.to_dict() != info.to_dict():
-        raise CheckpointError(f"{run_dir}: the data loaded now differs from the data the model was trained on "
-                              f"(data_info.json). Evaluate with the same data files, or retrain.")
-    dev = next(model.parameters()).device
-    ctx = EvalContext(model, data, split, dev, cfg.train.seed, cfg.eval.batch_size, cfg.eval.n_samples,
-                      options=cfg.eval_options)
-    if getattr(data, split) is None or len(getattr(data, split)) == 0:
-        raise ConfigError(f"eval.split: the {split!r} split of this data is empty; choose another split.")
-    k = cfg.eval.iw_samples if iw_samples is None else iw_samples
-    res: Dict[str, Any] = {"domain": cfg.domain, "name": cfg.name, "split": split, "step": tstate.get("step")}
-    res.update(diagnose(model, _Reiterable(ctx), device=dev, iw_samples=k, mi_examples=cfg.eval.mi_examples,
-                        seed=cfg.train.seed, warn=False))
-    directions = {}
-    for metric in domain.metrics():
-        torch.manual_seed(cfg.train.seed)
-        vals = metric.compute(ctx)
-        res.update(vals)
-        directions.update({k2: metric.direction(k2) for k2 in vals})
-    res["metric_directions"] = directions
-    _write_json(Path(run_dir) / "eval.json", res)
+    # Trackers first: a tracking URI MLflow refuses is reported before minutes of evaluation.
     trackers = open_trackers(cfg.tracking, run_dir, yaml.safe_load(dump_config(cfg)), _err, mlflow_uri=mlflow_uri,
                              from_saved_config=not tracking_from_config)
     with Trackers(trackers) as tracked:
+        data = domain.load_data(cfg.data_config, cfg.train.seed)
+        if data.info.to_dict() != info.to_dict():
+            raise CheckpointError(f"{run_dir}: the data loaded now differs from the data the model was trained on "
+                                  f"(data_info.json). Evaluate with the same data files, or retrain.")
+        dev = next(model.parameters()).device
+        ctx = EvalContext(model, data, split, dev, cfg.train.seed, cfg.eval.batch_size, cfg.eval.n_samples,
+                          options=cfg.eval_options)
+        if getattr(data, split) is None or len(getattr(data, split)) == 0:
+            raise ConfigError(f"eval.split: the {split!r} split of this data is empty; choose another split.")
+        k = cfg.eval.iw_samples if iw_samples is None else iw_samples
+        res: Dict[str, Any] = {"domain": cfg.domain, "name": cfg.name, "split": split, "step": tstate.get("step")}
+        res.update(diagnose(model, _Reiterable(ctx), device=dev, iw_samples=k, mi_examples=cfg.eval.mi_examples,
+                            seed=cfg.train.seed, warn=False))
+        directions = {}
+        for metric in domain.metrics():
+            torch.manual_seed(cfg.train.seed)
+            vals = metric.compute(ctx)
+            res.update(vals)
+            directions.update({k2: metric.direction(k2) for k2 in vals})
+        res["metric_directions"] = directions
+        _write_json(Path(run_dir) / "eval.json", res)
         tracked.log_final(res, int(res.get("step") or 0))
     torch.manual_seed(cfg.train.seed)  # the report's own sampling is reproducible too
     return res, ctx, domain

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
 
 from vaekit.core.errors import ConfigError
+from vaekit.core.yamlio import load_yaml
 
 ENTRY_FILE = "domain.yaml"
 ENTRY_POINT_GROUP = "vaekit.domains"
@@ -141,7 +141,7 @@ def read_entry(folder: Path, package: str) -> DomainEntry:
     """
     path = Path(folder) / ENTRY_FILE
     where = str(path)
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = load_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: a domain entry is a mapping (name, summary, ...); got {type(raw).__name__}.")
     unknown = sorted(set(raw) - _KEYS)

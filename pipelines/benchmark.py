@@ -62,11 +62,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-import yaml
 
 from vaekit.core.checkpoint import atomic_path
 from vaekit.core.config import from_dict
 from vaekit.core.errors import ConfigError
+from vaekit.core.yamlio import load_yaml
 
 from .config import load_config
 from .runlock import LOCK_NAME, run_lock
@@ -179,7 +179,7 @@ def load_spec(path: str | Path) -> BenchmarkSpec:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: benchmark spec not found. Pass a YAML file (see benchmarks/specs/).")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = load_yaml(path) or {}  # duplicate keys refused
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a benchmark spec is a mapping with name, runs, metrics; got {type(raw).__name__}.")
     for b in raw.get("baselines") or []:
@@ -558,7 +558,7 @@ def benchmark_from_file(path: str | Path, out_dir: Optional[str | Path] = None, 
             key, eq, val = item.partition("=")
             if not eq or not key:
                 raise ConfigError(f"--option: expected KEY=VALUE (e.g. datasets=[cardio,thyroid]); got {item!r}.")
-            over[key.strip()] = yaml.safe_load(val)
+            over[key.strip()] = load_yaml(val, f"--option {item}")
         spec = from_dict(BenchmarkSpec, {**_as_dict(spec), "options": over,
                                          "seeds": list(seeds) if seeds else spec.seeds,
                                          "protocol": {"set": list(spec.protocol.set) + list(overrides)},

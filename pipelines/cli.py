@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="sample from a trained run")
     g.add_argument("run_dir", metavar="RUN_DIR")
     g.add_argument("-n", type=int, default=100, help="number of samples (with --input: outputs per input, "
-                   "e.g. items recommended per user)")
+                   "e.g. items recommended per user; text: one rewrite per input line, -n is not used)")
     g.add_argument("--input", default=None, metavar="FILE",
                    help="generate from these inputs instead of the prior (recsys: user histories -> top-n; "
                         "text: one sentence a line -> restyled into --cond style=L)")

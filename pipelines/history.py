@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import yaml
+from vaekit.core.errors import ConfigError
+from vaekit.core.yamlio import load_yaml
 
 #: Folder depth searched below the root (runs/<name>, runs/study-x/runs/<variant>, ...).
 MAX_DEPTH = 4
@@ -64,8 +65,8 @@ def find_runs(root: str | Path = "runs") -> List[Dict[str, Any]]:
         if len(run_dir.relative_to(root).parts) > MAX_DEPTH:
             continue
         try:
-            cfg = yaml.safe_load(cfg_file.read_text()) or {}
-        except yaml.YAMLError:
+            cfg = load_yaml(cfg_file) or {}
+        except ConfigError:  # not a readable run config: not listed
             continue
         if not isinstance(cfg, dict) or "domain" not in cfg:
             continue

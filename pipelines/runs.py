@@ -28,6 +28,7 @@ from vaekit.core.objectives import build_objective
 from vaekit.core.seed import seed_everything
 from vaekit.core.trainer import fit
 from vaekit.core.types import DataInfo
+from vaekit.core.yamlio import load_yaml
 from vaekit.domains import EvalContext, get_domain
 
 from .config import RunConfig, config_from_dict, dump_config
@@ -123,7 +124,7 @@ def _prepare_run_dir(cfg: RunConfig, run_dir: Path, resume: str, env: DistEnv) -
                 elif p.exists():
                     p.unlink()
         else:
-            saved = yaml.safe_load(cfg_file.read_text()) or {}
+            saved = load_yaml(cfg_file) or {}
             try:
                 # Re-resolve the saved config with today's schema, so an option added since the
                 # run was started (absent there, at its default here) is not a change.
@@ -246,7 +247,7 @@ def load_run(run_dir: str | Path, device: str = "auto", which: str = "best"):
     if not cfg_file.is_file():
         raise CheckpointError(f"{run_dir}: not a vaekit run directory (no config.yaml). Pass the folder that "
                               f"`vaekit train` wrote (default runs/<domain>-<name>).")
-    cfg = config_from_dict(yaml.safe_load(cfg_file.read_text()))
+    cfg = config_from_dict(load_yaml(cfg_file))
     info_file = run_dir / "data_info.json"
     if not info_file.is_file():
         raise CheckpointError(f"{run_dir}: data_info.json is missing; the run did not get past loading its data.")

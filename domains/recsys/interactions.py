@@ -1,19 +1,20 @@
 """Interactions as a matrix: :func:`binarize` (positives once per pair), :func:`filter_min_counts`
-(rare items, then inactive users, as Liang et al. 2018's ``filter_triplets``) and
-:class:`Interactions`, the users x items CSR matrix of positives with the ids of its rows and columns."""
+(rare items, then inactive users, as Liang et al. 2018's ``filter_triplets``),
+:class:`Interactions`, the users x items CSR matrix of positives with the ids of its rows and
+columns, and :func:`match_ids`, which finds ids read from another file among a model's ids."""
 from __future__ import annotations
 
 import math
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from vaekit.core.errors import ConfigError, DataValidationError, fmt_error
 
 from ..io import show
-from .io import _check_frame, _check_int, _pd, _sparse
+from .io import _check_frame, _check_int, _pd, _sparse, option
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -24,10 +25,34 @@ def _check_threshold(df: "pandas.DataFrame", threshold: Any, where: str) -> None
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)) \
             or not math.isfinite(threshold):
         raise ConfigError(fmt_error(where, "threshold must be a finite number or None", threshold,
-                                    "Pass e.g. threshold=4.0, or None for implicit data."))
+                                    f"Set e.g. {option('threshold', 4.0)}, or {option('threshold', None)} for "
+                                    f"implicit data."))
     if "rating" not in df.columns:
         raise ConfigError(fmt_error(where, "a rating threshold needs a 'rating' column", list(df.columns),
-                                    "Pass threshold=None for implicit data (every row is a positive)."))
+                                    f"Set {option('threshold', None)} for implicit data (every row is a "
+                                    f"positive), or name the rating column with {option('rating_col')}."))
+
+
+def drop_duplicate_pairs(df: "pandas.DataFrame", where: str) -> "pandas.DataFrame":
+    """The first row of each ``(user, item)`` pair (a pair is one positive); a warning gives the
+    count of the rows removed.
+
+    Parameters
+    ----------
+    df : DataFrame ``(N, ...)`` with columns ``user`` and ``item``
+    where : str
+        How the warning names the caller.
+
+    Returns
+    -------
+    DataFrame ``(M, same columns)``
+        The kept rows in input order (index unchanged).
+    """
+    dup = df.duplicated(["user", "item"]).to_numpy()
+    if dup.any():
+        warnings.warn(f"{where}: removed {int(dup.sum())} duplicate (user, item) rows of {len(df)} (the first row "
+                      f"of each pair is kept: a pair is one positive).", stacklevel=3)
+    return df.loc[~dup]
 
 
 def binarize(df: "pandas.DataFrame", threshold: Optional[float] = 4.0) -> "pandas.DataFrame":
@@ -44,7 +69,8 @@ def binarize(df: "pandas.DataFrame", threshold: Optional[float] = 4.0) -> "panda
     Returns
     -------
     DataFrame ``(M, same columns)``
-        The first row of each kept ``(user, item)`` pair, in input order, index ``0 .. M-1``.
+        The first row of each kept ``(user, item)`` pair, in input order, index ``0 .. M-1``
+        (the duplicate rows removed are counted in a warning).
 
     Raises
     ------
@@ -57,7 +83,7 @@ def binarize(df: "pandas.DataFrame", threshold: Optional[float] = 4.0) -> "panda
     if threshold is not None:
         _check_threshold(df, threshold, "binarize")
         df = df.loc[df["rating"].to_numpy() >= threshold]
-    return df.loc[~df.duplicated(["user", "item"])].reset_index(drop=True)
+    return drop_duplicate_pairs(df, "binarize").reset_index(drop=True)
 
 
 def _drop_rare(df: "pandas.DataFrame", column: str, minimum: int, parts: List[str]) -> "pandas.DataFrame":
@@ -104,6 +130,80 @@ def filter_min_counts(df: "pandas.DataFrame", min_user: int = 5, min_item: int =
         warnings.warn(f"filter_min_counts: removed {n0 - len(df)} of {n0} rows: " + ", then ".join(parts) + ".",
                       stacklevel=2)
     return df.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------- matching ids
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _as_number(v: Any) -> Any:
+    """``v`` as a Python int (integral) or float; text parsed (``" 67"``, ``"67.0"``); ``None`` if not a number."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, str):
+        t = v.strip()
+        if "_" in t:  # int() and float() accept "1_0" as 10; an id file does not mean that
+            return None
+        try:
+            return int(t)
+        except ValueError:
+            try:
+                v = float(t)
+            except ValueError:
+                return None
+    if not _is_number(v) or (isinstance(v, float) and not math.isfinite(v)):
+        return None
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _as_text(v: Any) -> str:
+    """``v`` as text without surrounding spaces; an integral float as an integer (``67.0`` -> ``"67"``)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def match_ids(known: Sequence[Any], values: Sequence[Any]) -> np.ndarray:
+    """The position of each of ``values`` in ``known`` (-1: not there), compared in ``known``'s type.
+
+    Ids read from two files need not have the same type: a file whose item column holds one
+    text id is read with every id as text (``"67"``), while the training file gave integers
+    (``67``). So the comparison is on a canonical form chosen by the known ids: when they are
+    all numbers, each value is read as a number (``"67"``, ``" 67"``, ``"67.0"`` and ``67``
+    all match ``67``; text that is not a number matches nothing); otherwise both sides are
+    compared as text without surrounding spaces (``7`` matches ``"7"``, not ``"007"``).
+
+    Parameters
+    ----------
+    known : sequence ``(K,)``
+        The ids a model knows (e.g. ``info.extra["item_ids"]``), unique.
+    values : sequence ``(N,)``
+        Ids to look up.
+
+    Returns
+    -------
+    ndarray ``(N,)`` of int64
+        Index into ``known``, or -1.
+    """
+    pd = _pd()
+    known = list(known)
+    key: Callable[[Any], Any] = _as_number if known and all(_is_number(k) for k in known) else _as_text
+    where: Dict[Any, int] = {}
+    for i, k in enumerate(known):
+        canonical = key(k)
+        if canonical is not None:  # a NaN id matches nothing
+            where.setdefault(canonical, i)  # ids equal in canonical form (e.g. "7" and " 7"): the first
+    values = np.asarray(values, dtype=object)
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    codes, uniq = pd.factorize(values)  # one look-up per distinct value
+    found = np.asarray([where.get(key(v), -1) for v in uniq], dtype=np.int64)
+    out = np.full(len(values), -1, dtype=np.int64)
+    out[codes >= 0] = found[codes[codes >= 0]]
+    return out
 
 
 # ---------------------------------------------------------------------------- the matrix
@@ -219,4 +319,4 @@ class Interactions:
         return pd.DataFrame({"user": self.user_ids[coo.row], "item": self.item_ids[coo.col]})
 
 
-__all__ = ["binarize", "filter_min_counts", "Interactions"]
+__all__ = ["binarize", "drop_duplicate_pairs", "filter_min_counts", "match_ids", "Interactions"]

@@ -36,6 +36,13 @@ CANONICAL = ("user", "item", "rating", "time")
 # Headerless files hold, by position: user, item, rating, time (ratings.dat, u.data).
 HEADERLESS_NAMES = ("ratings.dat", "u.data")
 RECBOLE_TYPE = re.compile(r"^(?P<name>.+):(?:token|token_seq|float|float_seq)$")
+#: The config key (``data.*``) of each Python argument that a fix may ask the user to change:
+#: a CLI user sets the key, a Python user the argument, so a fix names both (:func:`option`).
+CONFIG_KEYS = {"user_col": "data.user_column", "item_col": "data.item_column", "rating_col": "data.rating_column",
+               "time_col": "data.time_column", "sep": "data.sep", "threshold": "data.threshold",
+               "min_user": "data.min_user_count", "n_heldout_users": "data.n_heldout_users",
+               "test_prop": "data.test_prop"}
+_UNSET = object()
 
 
 def _pd():
@@ -49,6 +56,37 @@ def _sparse():
     return sp
 
 
+def _yaml(value: Any) -> str:
+    """``value`` as a user writes it after ``--set key=`` (``null``, ``true``, numbers, text)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def option(arg: str, value: Any = _UNSET, op: str = "=") -> str:
+    """How a fix names a setting: the config key, then the Python argument.
+
+    ``option("sep")`` -> ``"data.sep (sep in Python)"``; ``option("threshold", None)`` ->
+    ``"data.threshold=null (threshold=None in Python)"``; ``option("n_heldout_users", 4, " <= ")``
+    -> ``"data.n_heldout_users <= 4 (n_heldout_users <= 4 in Python)"``.
+
+    Parameters
+    ----------
+    arg : str
+        A key of :data:`CONFIG_KEYS` (the Python argument's name).
+    value : optional
+        The value to suggest.
+    op : str
+        What joins the name and the value.
+    """
+    key = CONFIG_KEYS[arg]
+    if value is _UNSET:
+        return f"{key} ({arg} in Python)"
+    return f"{key}{op}{_yaml(value)} ({arg}{op}{value!r} in Python)"
+
+
 def _rows(positions: np.ndarray) -> str:
     """0-based positions as the message's 1-based data-row numbers."""
     return show((np.asarray(positions) + 1).tolist())
@@ -56,8 +94,9 @@ def _rows(positions: np.ndarray) -> str:
 
 def _check_int(value: Any, name: str, where: str, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(fmt_error(where, f"{name} must be an integer >= {minimum}", value,
-                                    f"Pass e.g. {name}={max(minimum, 1)}."))
+        fix = f"Set e.g. {option(name, max(minimum, 1))}." if name in CONFIG_KEYS else \
+            f"Pass e.g. {name}={max(minimum, 1)}."
+        raise ConfigError(fmt_error(where, f"{name} must be an integer >= {minimum}", value, fix))
     return int(value)
 
 
@@ -79,7 +118,8 @@ def _check_frame(df: Any, columns: Sequence[str], where: str) -> "pandas.DataFra
 # ====================================================================== reading
 def read_interactions(path: Union[str, Path], user_col: Optional[Union[str, int]] = None,
                       item_col: Optional[Union[str, int]] = None, rating_col: Optional[Union[str, int]] = None,
-                      time_col: Optional[Union[str, int]] = None, sep: Optional[str] = None) -> "pandas.DataFrame":
+                      time_col: Optional[Union[str, int]] = None, sep: Optional[str] = None,
+                      ids_as_text: bool = False) -> "pandas.DataFrame":
     """Read an interaction log into canonical columns ``user``, ``item`` (+ ``rating``, ``time``).
 
     Formats, optionally gzip-compressed (``.gz``):
@@ -101,8 +141,11 @@ def read_interactions(path: Union[str, Path], user_col: Optional[Union[str, int]
     ``timestamp/time/ts``; rating and time are optional, user and item are required.
 
     Ids keep the type pandas infers: integer ids stay integers, text ids stay strings (ids
-    that look like numbers are read as numbers, so leading zeros are lost). Duplicate
-    ``(user, item)`` pairs are kept (:func:`binarize` removes them).
+    that look like numbers are read as numbers, so leading zeros are lost), unless
+    ``ids_as_text``. Duplicate ``(user, item)`` pairs are kept (:func:`binarize` removes them).
+
+    Fixes in messages name the config key of each argument and then the argument
+    (``data.item_column (item_col in Python)``; :data:`CONFIG_KEYS`).
 
     Parameters
     ----------
@@ -114,13 +157,18 @@ def read_interactions(path: Union[str, Path], user_col: Optional[Union[str, int]
     sep : str, optional
         Field separator of a text file (e.g. ``","``, ``"\\t"``, ``"::"``); detected when
         ``None``.
+    ids_as_text : bool
+        Text files: read the user and item ids as the file writes them (strings, no type
+        inference), so that they can be compared with ids of another type
+        (:func:`~vaekit.domains.recsys.interactions.match_ids`). Parquet columns keep their
+        stored types.
 
     Returns
     -------
     DataFrame ``(N, 2..4)``
         Columns ``user``, ``item`` and, when present, ``rating`` (float64) and ``time``
         (int64 or float64; date strings become int64 seconds since 1970), index ``0 .. N-1``,
-        rows in file order.
+        rows in file order. ``attrs["source_columns"]``: the file's column names.
 
     Raises
     ------
@@ -143,7 +191,7 @@ def read_interactions(path: Union[str, Path], user_col: Optional[Union[str, int]
                                                 "Decompress it (Parquet compresses its columns itself)."))
         df, headerless = read_parquet(path, where), False
     else:
-        df, headerless = _read_text(path, gz, base, ext, sep, where)
+        df, headerless = _read_text(path, gz, base, ext, sep, where, ids_as_text)
     if len(df) == 0:
         raise DataValidationError(fmt_error(where, "the file has no interaction rows", f"columns {list(df.columns)}",
                                             "Point it to a log with one row per interaction."))
@@ -157,7 +205,8 @@ def read_interactions(path: Union[str, Path], user_col: Optional[Union[str, int]
             if col in picked.values():
                 other = next(r for r, c in picked.items() if c == col)
                 raise DataValidationError(fmt_error(where, f"the {role} and {other} columns must differ", col,
-                                                    f"Pass {role}_col / {other}_col naming different columns."))
+                                                    f"Set {option(role + '_col')} and {option(other + '_col')} to "
+                                                    f"different columns."))
             picked[role] = col
     free = [c for c in cols if c not in picked.values()]
     for role, given, aliases, required in specs:  # then the others among the columns left
@@ -168,14 +217,17 @@ def read_interactions(path: Union[str, Path], user_col: Optional[Union[str, int]
                 picked[role] = free.pop(0)
             elif required:
                 raise DataValidationError(fmt_error(where, "a headerless file needs a user and an item column",
-                                                    f"{len(cols)} column(s)", "Check the separator (pass sep=...)."))
+                                                    f"{len(cols)} column(s)",
+                                                    f"Check the separator (set {option('sep')})."))
         else:
-            col = _resolve_column(free, role, None, aliases, required, headerless, where)
+            col = _resolve_column(free, role, None, aliases, required, headerless, where, all_columns=cols,
+                                  taken=picked)
             if col is not None:
                 picked[role] = col
                 free.remove(col)
     picked = {role: picked[role] for role in CANONICAL if role in picked}
     out = pd.DataFrame({role: df[col].to_numpy() for role, col in picked.items()})
+    out.attrs["source_columns"] = [str(c) for c in cols]  # the file's own names, for later messages
     for role in ("user", "item"):
         missing = np.flatnonzero(out[role].isna().to_numpy())
         if len(missing):
@@ -211,7 +263,7 @@ def _is_number(token: str) -> bool:
 
 
 def _read_text(path: Path, gz: bool, base: str, ext: str, sep: Optional[str],
-               where: str) -> Tuple["pandas.DataFrame", bool]:
+               where: str, as_text: bool = False) -> Tuple["pandas.DataFrame", bool]:
     """A delimited text log and whether it is headerless (columns named by position)."""
     pd = _pd()
     line = _first_line(path, gz, where)
@@ -234,24 +286,27 @@ def _read_text(path: Path, gz: bool, base: str, ext: str, sep: Optional[str],
     headerless = ext != ".inter" and (base in HEADERLESS_NAMES or all(_is_number(t) for t in fields))
     header = None if headerless else 0
     compression = "gzip" if gz else None
+    # As text: no column's type is inferred (ids as written); _numeric converts rating and time.
+    dtype = {"dtype": str} if as_text else {}
     try:
         if sep == "::" and ":" not in line.replace("::", ""):
             # The C parser takes one-character separators only; "a::b" split on ":" gives
             # "a", "", "b", so the fields are the even columns (fast for ML-10M's 10M rows).
             k = len(fields)
             df = pd.read_csv(path, sep=":", header=None, skiprows=0 if headerless else 1,
-                             usecols=list(range(0, 2 * k - 1, 2)), compression=compression, low_memory=False)
+                             usecols=list(range(0, 2 * k - 1, 2)), compression=compression, low_memory=False,
+                             **dtype)
             df.columns = list(range(k)) if headerless else fields
         else:
             engine = "python" if len(sep) > 1 and sep != r"\s+" else "c"
             kw = {"low_memory": False} if engine == "c" else {}
-            df = pd.read_csv(path, sep=sep, header=header, compression=compression, engine=engine, **kw)
+            df = pd.read_csv(path, sep=sep, header=header, compression=compression, engine=engine, **kw, **dtype)
     except pd.errors.EmptyDataError:
         raise DataValidationError(fmt_error(where, "the file is empty", "no rows",
                                             "Point it to a log with one row per interaction.")) from None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise DataValidationError(fmt_error(where, f"cannot be read as a {sep!r}-separated table", str(exc),
-                                            "Check the file, or pass sep=... for its separator.")) from exc
+                                            f"Check the file, or set {option('sep')} to its separator.")) from exc
     if not headerless:
         names = [str(c).strip() for c in df.columns]
         typed = [RECBOLE_TYPE.match(n) for n in names]
@@ -262,20 +317,38 @@ def _read_text(path: Path, gz: bool, base: str, ext: str, sep: Optional[str],
 
 
 def _resolve_column(cols: List[Any], role: str, given: Any, aliases: Sequence[str], required: bool,
-                    headerless: bool, where: str) -> Any:
-    """The column holding ``role``: the one named (or, headerless, numbered) ``given``, else found by alias."""
+                    headerless: bool, where: str, all_columns: Optional[List[Any]] = None,
+                    taken: Optional[Dict[str, Any]] = None) -> Any:
+    """The column holding ``role``: the one named (or, headerless, numbered) ``given``, else found by alias
+    among ``cols`` (the columns no other role has taken; a message lists ``all_columns``)."""
+    key = option(f"{role}_col")
     if given is not None and headerless:
         if isinstance(given, (int, np.integer)) and not isinstance(given, bool) and 0 <= given < len(cols):
             return int(given)
         raise DataValidationError(fmt_error(where, f"{role}_col must be a column position (0 .. "
                                                    f"{len(cols) - 1}) for this headerless file", given,
-                                            "Pass the 0-based position of the column, or add a header row."))
+                                            f"Set {key} to the 0-based position of the column, or add a header "
+                                            f"row."))
     if given is not None and given not in cols:
         stripped = RECBOLE_TYPE.match(str(given))  # "user_id:token" names the column "user_id"
         if stripped and stripped.group("name") in cols:
             given = stripped.group("name")
-    return find_column(cols, aliases, role=role, key=f"{role}_col", where=where, given=given, required=required,
-                       hint="(A headerless file's first row must hold only numbers; else add a header row.)")
+    found = find_column(cols, aliases, role=role, key=key, where=where, given=given,
+                        required=required and given is not None)
+    if found is not None or not required or given is not None:
+        return found
+    # Not found by name: the message lists every column of the file (the ones other roles
+    # took too, naming them), and says when the whole line was read as one column.
+    every = list(all_columns if all_columns is not None else cols)
+    taken_by = [f"{c!r} is the {r} column" for r, c in (taken or {}).items()]
+    if len(every) == 1:
+        hint = (f" The file was read as one column: set {option('sep')} to its separator (e.g. '|' or ';').")
+    else:
+        hint = " (A headerless file's first row must hold only numbers; else add a header row.)"
+    raise DataValidationError(
+        f"{where}: no {role} column found (looked for a column named {', '.join(repr(n) for n in aliases)}, any "
+        f"case); the columns are {show(every, 20)}" + (f" ({'; '.join(taken_by)})" if taken_by else "")
+        + f". Set {key} to the column that holds the {role}.{hint}")
 
 
 def _numeric(s: "pandas.Series", where: str, dates: bool) -> "pandas.Series":
@@ -297,7 +370,8 @@ def _numeric(s: "pandas.Series", where: str, dates: bool) -> "pandas.Series":
             i = bad[0]
             raise DataValidationError(fmt_error(
                 where, f"values must be numbers; {len(bad)} of {len(s)} rows are not, the first is data row {i + 1}",
-                plain(s.iloc[i]), "Fix those rows, or name the right column with rating_col / time_col."))
+                plain(s.iloc[i]), f"Fix those rows, or name the right column with {option('rating_col')} / "
+                                  f"{option('time_col')}."))
         s = num
     missing = np.flatnonzero(s.isna().to_numpy())
     if len(missing):

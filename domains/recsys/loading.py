@@ -32,6 +32,11 @@ from vaekit.core.errors import ConfigError
 from vaekit.core.types import DataBundle, DataInfo
 
 
+#: Names ``data.sep`` may give a separator by: ``--set data.sep=|`` reads ``|`` as YAML's
+#: block-scalar marker (an empty string), and a tab is awkward to type.
+SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t", "pipe": "|", "comma": ",", "semicolon": ";", "space": " "}
+
+
 @dataclass(frozen=True)
 class RecsysDataConfig:
     """The ``data`` section of a recommendation run.
@@ -47,15 +52,21 @@ class RecsysDataConfig:
     format : {"auto", "diffrec"}
     user_column, item_column, rating_column, time_column : str, optional
         Column names of a table (default: detected from common names).
+    sep : str, optional
+        Field separator of a text table (e.g. ``","``, ``"|"``, ``"::"``, or one of the names
+        in :data:`SEPARATOR_NAMES`, e.g. ``tab``, ``pipe``, which need no quoting on the
+        command line); ``null``: detected from the file's first line.
     threshold : float, optional
         Interactions with ``rating > threshold`` are positives (Liang et al.: 3.5 on a 1-5
-        scale, i.e. 4 and 5 stars); ``null``: every row is a positive (implicit data).
+        scale, i.e. 4 and 5 stars); ``null``: every row is a positive (implicit data). A
+        pair listed more than once is one positive (the duplicates removed are counted in a
+        warning and in ``data_info.json``).
     min_user_count : int
         Users with fewer positives are dropped (5).
     split : {"strong", "temporal", "given"}
     n_heldout_users : int, optional
         ``strong``: validation users = test users = this many; ``null``: 10 % of the users
-        each.
+        left after the threshold and ``min_user_count``, each.
     test_prop : float
         ``strong``: share of a held-out user's items that are targets (0.2).
     split_seed : int
@@ -70,6 +81,7 @@ class RecsysDataConfig:
     item_column: Optional[str] = None
     rating_column: Optional[str] = None
     time_column: Optional[str] = None
+    sep: Optional[str] = None
     threshold: Optional[float] = 3.5
     min_user_count: int = 5
     split: Literal["strong", "temporal", "given"] = "strong"
@@ -86,6 +98,11 @@ class RecsysDataConfig:
         if self.split == "given" and self.format != "diffrec":
             raise ConfigError(f"{path}.split: 'given' needs a published split (format: diffrec); got format "
                               f"{self.format!r}. Use split: strong or temporal for a ratings file.")
+        if self.sep is not None and (not isinstance(self.sep, str) or not self.sep):
+            raise ConfigError(f"{path}.sep: must be a non-empty separator or null (detected); got {self.sep!r}. "
+                              f"Name it ({', '.join(k for k in SEPARATOR_NAMES if k.isalpha())}), e.g. --set "
+                              f"{path}.sep=pipe, or quote it: --set \"{path}.sep='|'\" (a bare | is YAML for an "
+                              f"empty block).")
         if self.n_heldout_users is not None and self.n_heldout_users < 1:
             raise ConfigError(f"{path}.n_heldout_users: must be >= 1 or null (10 % of the users); got "
                               f"{self.n_heldout_users!r}.")
@@ -106,7 +123,12 @@ def read_config_interactions(cfg: RecsysDataConfig, seed: int):
     if cfg.path is None:
         return synthetic_interactions(n_users=cfg.synthetic_users, n_items=cfg.synthetic_items, seed=seed)
     return read_interactions(cfg.path, user_col=cfg.user_column, item_col=cfg.item_column,
-                             rating_col=cfg.rating_column, time_col=cfg.time_column)
+                             rating_col=cfg.rating_column, time_col=cfg.time_column, sep=_separator(cfg.sep))
+
+
+def _separator(sep: Optional[str]) -> Optional[str]:
+    """``data.sep`` as the reader takes it: a name of :data:`SEPARATOR_NAMES` (any case) is replaced."""
+    return SEPARATOR_NAMES.get(sep.lower(), sep) if sep is not None else None
 
 
 def _dataset(foldin, target, exclude, where: str) -> SparseRowDataset:
@@ -135,10 +157,10 @@ def load_recsys(cfg: RecsysDataConfig, seed: int) -> DataBundle:
         item_ids = np.asarray(sp.train.item_ids)
     else:
         df = read_config_interactions(cfg, seed)
+        _check_rating_column(df, cfg)
         if cfg.split == "strong":
-            n_users = df["user"].nunique()
-            n_held = cfg.n_heldout_users or max(1, int(round(0.1 * n_users)))
-            sp = strong_generalization_split(df, n_held, seed=cfg.split_seed, test_prop=cfg.test_prop,
+            # n_heldout_users null: 10 % of the users left after the filters (the split counts them).
+            sp = strong_generalization_split(df, cfg.n_heldout_users, seed=cfg.split_seed, test_prop=cfg.test_prop,
                                              threshold=cfg.threshold, min_user=cfg.min_user_count)
             train = sp.train.matrix
             train_ds = SparseRowDataset(train, where="data (train)")
@@ -147,8 +169,11 @@ def load_recsys(cfg: RecsysDataConfig, seed: int) -> DataBundle:
             item_ids = np.asarray(sp.item_ids)
             summary = dict(split="strong", **sp.summary())
         else:  # temporal
-            pos = _positives(df, cfg.threshold)
-            pos = filter_min_counts(pos, min_user=cfg.min_user_count, min_item=0)
+            pos, n_dup = _positives(df, cfg.threshold, _source(cfg))
+            kept = filter_min_counts(pos, min_user=cfg.min_user_count, min_item=0)
+            if len(kept) == 0:
+                _no_users_left(df, pos, cfg)
+            pos = kept
             sp = leave_last_out_split(pos, n_last=1)
             train = sp.train.matrix
             train_ds = SparseRowDataset(train, where="data (train)")
@@ -156,19 +181,52 @@ def load_recsys(cfg: RecsysDataConfig, seed: int) -> DataBundle:
             test_ds = _dataset(train, sp.test.matrix, train + sp.val.matrix, "data (test)")
             item_ids = np.asarray(sp.train.item_ids)
             summary = dict(split="temporal", n_users=train.shape[0], n_items=train.shape[1],
-                           n_train=int(train.nnz), n_val=int(sp.val.matrix.nnz), n_test=int(sp.test.matrix.nnz))
+                           n_train=int(train.nnz), n_val=int(sp.val.matrix.nnz), n_test=int(sp.test.matrix.nnz),
+                           n_duplicate_pairs_removed=n_dup)
     info = DataInfo(kind="vector", shape=(int(train.shape[1]),), likelihood="multinomial", n_train=len(train_ds),
                     extra={"item_ids": item_ids.tolist(), "split": summary,
                            "source": "generated" if cfg.path is None else str(Path(cfg.path))})
     return DataBundle(train=train_ds, val=val_ds, test=test_ds, info=info, collate=collate_sparse_rows)
 
 
-def _positives(df, threshold: Optional[float]):
-    """Rows with ``rating > threshold`` (Liang et al.'s rule), one per (user, item)."""
-    if threshold is None:
-        return df.drop_duplicates(["user", "item"])
-    if "rating" not in df.columns:
-        raise ConfigError(f"data.threshold: the interactions have no rating column to threshold (columns: "
-                          f"{', '.join(df.columns)}); set data.threshold: null for implicit data or name the "
-                          f"column with data.rating_column.")
-    return df[df["rating"] > threshold].drop_duplicates(["user", "item"])
+def _check_rating_column(df, cfg: RecsysDataConfig) -> None:
+    """A rating threshold needs a rating column: say so with the file's own column names."""
+    if cfg.threshold is None or "rating" in df.columns:
+        return
+    source = _source(cfg)
+    columns = list(df.attrs.get("source_columns", df.columns))
+    raise ConfigError(f"data.threshold: {source} has no rating column to threshold (columns: {columns}); set "
+                      f"data.threshold=null for implicit data (every row is a positive), or name the rating "
+                      f"column with data.rating_column.")
+
+
+def _no_users_left(read, positives, cfg: RecsysDataConfig) -> None:
+    """Raise: the temporal split has no user left after the threshold and ``min_user_count``;
+    the message gives what each step left and the setting that removed them."""
+    from vaekit.core.errors import DataValidationError
+
+    from .splits import _size, _too_few_users_fix
+
+    steps = [f"{_size(read)} read"]
+    if cfg.threshold is not None:
+        steps.append(f"{_size(positives)} with rating > {cfg.threshold}")
+    steps.append(f"0 users after the minimum count (users with >= {cfg.min_user_count} positives)")
+    fix = _too_few_users_fix(read["user"].nunique(), positives["user"].nunique(), 0, minimum=1)
+    raise DataValidationError(f"{_source(cfg)}: no user is left to split after the rating threshold and the minimum "
+                              f"count: {'; '.join(steps)}. {fix}")
+
+
+def _source(cfg: RecsysDataConfig) -> str:
+    """How messages name the interactions: the file, or the generated default."""
+    return "the generated interactions" if cfg.path is None else str(cfg.path)
+
+
+def _positives(df, threshold: Optional[float], where: str):
+    """Rows with ``rating > threshold`` (Liang et al.'s rule), one per (user, item), and the
+    number of duplicate rows removed (counted in a warning that names ``where``)."""
+    from .interactions import drop_duplicate_pairs
+
+    if threshold is not None:
+        df = df[df["rating"] > threshold]
+    pos = drop_duplicate_pairs(df, where)
+    return pos, len(df) - len(pos)

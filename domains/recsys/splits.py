@@ -14,13 +14,14 @@ import numpy as np
 from vaekit.core.errors import ConfigError, DataValidationError, fmt_error
 
 from ..io import open_binary, show
-from .interactions import Interactions, _check_threshold, filter_min_counts
-from .io import _check_frame, _check_int, _numeric, _pd, _rows, _sparse
+from .interactions import Interactions, _check_threshold, drop_duplicate_pairs, filter_min_counts
+from .io import _check_frame, _check_int, _numeric, _pd, _rows, _sparse, option
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
 MIN_ITEMS_FOR_TARGET = 5  # Liang et al.'s split_train_test_proportion: fewer -> all fold-in
+MIN_SPLIT_USERS = 3  # one train, one validation and one test user
 
 
 @dataclass(eq=False)
@@ -93,7 +94,12 @@ def _split_proportion(users: np.ndarray, test_prop: float, seed: int) -> np.ndar
     return mask
 
 
-def strong_generalization_split(df: "pandas.DataFrame", n_heldout_users: int, seed: int = 98765,
+def _size(df: "pandas.DataFrame") -> str:
+    """``"N users, M items, R rows"`` of an interactions frame (for messages)."""
+    return f"{df['user'].nunique()} users, {df['item'].nunique()} items, {len(df)} rows"
+
+
+def strong_generalization_split(df: "pandas.DataFrame", n_heldout_users: Optional[int], seed: int = 98765,
                                 test_prop: float = 0.2, threshold: Optional[float] = 3.5, min_user: int = 5,
                                 min_item: int = 0) -> StrongGeneralizationSplit:
     """Held-out-user split of Liang et al. (2018), step for step as their ML-20M notebook.
@@ -103,7 +109,8 @@ def strong_generalization_split(df: "pandas.DataFrame", n_heldout_users: int, se
     1. keep ``rating > threshold`` (the notebook's ``rating > 3.5``, i.e. ``>= 4`` on the
        1-5 half-star scale; note: **strictly greater**, unlike :func:`binarize`'s ``>=``);
        ``threshold=None`` keeps every row (implicit data); then one row per ``(user, item)``
-       pair (the first; MovieLens has no duplicate pairs, so this changes nothing there);
+       pair (the first; MovieLens has no duplicate pairs, so this changes nothing there;
+       duplicates removed are counted in a warning and ``info``);
     2. ``filter_triplets(min_uc=min_user, min_sc=min_item)`` (:func:`filter_min_counts`);
     3. users sorted (``user_activity.index``), permuted by ``RandomState(seed).permutation``
        (= ``np.random.seed(98765); np.random.permutation``); the first ``n_users - 2 *
@@ -125,8 +132,9 @@ def strong_generalization_split(df: "pandas.DataFrame", n_heldout_users: int, se
     ----------
     df : DataFrame ``(N, 2..4)``
         Columns ``user``, ``item`` and (unless ``threshold`` is None) ``rating``.
-    n_heldout_users : int
-        Users in each of validation and test (10,000 for ML-20M, 50,000 for MSD).
+    n_heldout_users : int or None
+        Users in each of validation and test (10,000 for ML-20M, 50,000 for MSD). ``None``:
+        10 % of the users left after steps 1-2 (at least 1).
     seed : int
         Seed of the user permutation and of both fold-in/target draws (98765 in the paper).
     test_prop : float
@@ -147,25 +155,39 @@ def strong_generalization_split(df: "pandas.DataFrame", n_heldout_users: int, se
         users, which the message gives), ``test_prop``, ``seed``, or a threshold without
         ``rating`` column.
     DataValidationError
-        ``df`` lacks ``user``/``item``; user ids that cannot be sorted.
+        ``df`` lacks ``user``/``item``; user ids that cannot be sorted; fewer than 3 users
+        left after steps 1-2 (the message gives the users, items and rows after each step and
+        the setting that removed them).
     """
     pd = _pd()
     where = "strong_generalization_split"
     df = _check_frame(df, ("user", "item"), where)
-    n_heldout_users = _check_int(n_heldout_users, "n_heldout_users", where, minimum=1)
+    if n_heldout_users is not None:
+        n_heldout_users = _check_int(n_heldout_users, "n_heldout_users", where, minimum=1)
     seed = _check_int(seed, "seed", where)
     if isinstance(test_prop, bool) or not isinstance(test_prop, (int, float, np.floating)) \
             or not 0.0 < float(test_prop) < 1.0:
         raise ConfigError(fmt_error(where, "test_prop must be a number in (0, 1)", test_prop,
-                                    "Pass e.g. test_prop=0.2 (the paper's value)."))
+                                    f"Set e.g. {option('test_prop', 0.2)} (the paper's value)."))
     n_in = len(df)
+    # What each step leaves, for the message when too few users remain.
+    steps = [f"{_size(df)} read"]
+    users_read = df["user"].nunique()
     if threshold is not None:
         _check_threshold(df, threshold, where)
         df = df.loc[df["rating"].to_numpy() > threshold]
+        steps.append(f"{_size(df)} with rating > {threshold}")
+    users_positive = df["user"].nunique()
     n_pos = len(df)
-    data = df.loc[~df.duplicated(["user", "item"]), ["user", "item"]]
+    data = drop_duplicate_pairs(df[["user", "item"]], where)
     n_dedup = len(data)
+    if n_dedup < n_pos:
+        steps.append(f"{n_dedup} rows once per (user, item) pair")
     data = filter_min_counts(data, min_user=min_user, min_item=min_item)
+    if min_user or min_item:
+        steps.append(f"{_size(data)} after the minimum counts ("
+                     + (f"items with >= {min_item} positives, then " if min_item else "")
+                     + f"users with >= {min_user} positives)")
 
     try:
         codes, uniq = pd.factorize(data["user"], sort=True)
@@ -174,10 +196,19 @@ def strong_generalization_split(df: "pandas.DataFrame", n_heldout_users: int, se
                                             show(pd.unique(data["user"])), "Convert the ids to one type.")) from exc
     uniq = np.asarray(uniq)
     n_users = len(uniq)
+    funnel = "; ".join(steps)
+    if n_users < MIN_SPLIT_USERS:
+        fix = _too_few_users_fix(users_read, users_positive, min_item)
+        raise DataValidationError(
+            f"{where}: the split needs at least {MIN_SPLIT_USERS} users (train, validation, test) after the rating "
+            f"threshold and the minimum counts; {n_users} are left: {funnel}. {fix}")
+    if n_heldout_users is None:
+        n_heldout_users = min(max(1, int(round(0.1 * n_users))), (n_users - 1) // 2)
     if 2 * n_heldout_users >= n_users:
-        raise ConfigError(fmt_error(where, f"2 * n_heldout_users must be below the number of users ({n_users} after "
-                                           f"thresholding and the minimum counts), leaving train users",
-                                    n_heldout_users, f"Pass n_heldout_users <= {max((n_users - 1) // 2, 0)}."))
+        raise ConfigError(
+            f"{where}: 2 * n_heldout_users must be below the number of users left, leaving train users; got "
+            f"n_heldout_users={n_heldout_users} with {n_users} users ({funnel}). Set "
+            f"{option('n_heldout_users', (n_users - 1) // 2, ' <= ')}.")
     perm = np.random.RandomState(seed).permutation(n_users)
     n_train = n_users - 2 * n_heldout_users
     rank = np.empty(n_users, dtype=np.int64)
@@ -215,6 +246,20 @@ def strong_generalization_split(df: "pandas.DataFrame", n_heldout_users: int, se
     return StrongGeneralizationSplit(train=train, val_foldin=parts["val"][0], val_target=parts["val"][1],
                                      test_foldin=parts["test"][0], test_target=parts["test"][1],
                                      item_ids=np.asarray(item_ids), info=info)
+
+
+def _too_few_users_fix(users_read: int, users_positive: int, min_item: int, minimum: int = MIN_SPLIT_USERS) -> str:
+    """The fix for a split left with fewer than ``minimum`` users: the setting of the step
+    that removed them (the log itself, the rating threshold, or the minimum counts)."""
+    if users_read < minimum:
+        return f"Use a log with at least {minimum} users."
+    if users_positive < minimum:
+        return (f"Lower {option('threshold')}, or set {option('threshold', None)} to count every row as a "
+                f"positive (implicit data).")
+    fix = f"Lower {option('min_user')}"
+    if min_item:
+        fix += f" or min_item={min_item}"
+    return fix + " (the minimum number of positives a user keeps), or use a log with more interactions per user."
 
 
 # ---------------------------------------------------------------------------- leave-last-out
@@ -280,8 +325,12 @@ def leave_last_out_split(df: "pandas.DataFrame", n_last: int = 1) -> LeaveLastOu
     n_last = _check_int(n_last, "n_last", where, minimum=1)
     if "time" not in df.columns:
         raise DataValidationError(fmt_error(where, "a temporal split needs a 'time' column", list(df.columns),
-                                            "Read a log with timestamps (time_col=...), or use "
-                                            "strong_generalization_split."))
+                                            f"Read a log with timestamps (name the column with "
+                                            f"{option('time_col')}), or use the strong split "
+                                            f"(data.split=strong; strong_generalization_split in Python)."))
+    if len(df) == 0:
+        raise DataValidationError(fmt_error(where, "needs at least one interaction", "0 rows",
+                                            "Pass the positives left after thresholding and the minimum counts."))
     t = _numeric(df["time"], f"{where}: column 'time'", dates=True).to_numpy()
     codes, users = pd.factorize(df["user"], sort=False)
     n = len(df)

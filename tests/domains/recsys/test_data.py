@@ -421,7 +421,7 @@ def test_strong_generalization_errors_and_implicit():
         strong_generalization_split(df, 1)
     s = strong_generalization_split(df, 2, threshold=None)
     assert (s.train.n_users, s.val_foldin.n_users, s.test_foldin.n_users) == (1, 2, 2)
-    with pytest.raises(ConfigError, match=r"number of users \(5 after.*n_heldout_users <= 2"):
+    with pytest.raises(ConfigError, match=r"with 5 users \(5 users.*read.*n_heldout_users <= 2"):
         strong_generalization_split(df, 3, threshold=None)
     with pytest.raises(ConfigError, match="n_heldout_users must be an integer >= 1"):
         strong_generalization_split(df, 0, threshold=None)

@@ -45,9 +45,7 @@ class RecsysDomain(Domain):
         val = data.val
         if val is None or len(val) == 0:
             return None
-        n_items = val.x.shape[1]
-        return ranking_validation(val.x, val.y, ks=sorted({min(k, n_items) for k in (20, 50, 100)}),
-                                  exclude=val.exclude)
+        return ranking_validation(val.x, val.y, ks=(20, 50, 100), exclude=val.exclude)
 
     def report_sections(self, ctx, result):
         """Recall/NDCG by k beside EASE and popularity, and example recommendations

@@ -81,10 +81,16 @@ def ranking_validation(foldin, target, ks: Sequence[int] = (20, 50, 100),
     from .metrics import ranking_report
 
     excl = foldin if exclude is None else exclude
+    # A cut-off beyond the catalogue ranks every item: NDCG@k and Recall@k of a list of all n
+    # items are the values at k = n, so they are computed at n and keep the name ``@k`` that a
+    # config's ``train.monitor: ndcg@100`` asks for (a catalogue of 8 items must not make the
+    # monitored quantity disappear).
+    n_items = int(foldin.shape[1])
+    at = {k: min(int(k), n_items) for k in ks}
 
     def compute(model) -> Dict[str, float]:
-        rep = ranking_report(scorer(model, foldin), target, ks=ks, exclude=excl)
-        return {key: v for k in ks for key in (f"recall@{k}", f"ndcg@{k}") for v in [rep[key]]}
+        rep = ranking_report(scorer(model, foldin), target, ks=sorted(set(at.values())), exclude=excl)
+        return {f"{m}@{k}": rep[f"{m}@{at[k]}"] for k in ks for m in ("recall", "ndcg")}
 
     return compute
 

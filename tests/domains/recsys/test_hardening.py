@@ -198,3 +198,21 @@ def test_binarize_warns_with_the_duplicate_count():
     df = pd.DataFrame({"user": [1, 1, 2], "item": [5, 5, 5], "rating": [5.0, 4.0, 5.0]})
     with pytest.warns(UserWarning, match=r"removed 1 duplicate \(user, item\) rows of 3"):
         assert len(binarize(df)) == 2
+
+
+def test_validation_metrics_keep_their_names_on_a_small_catalogue():
+    # A catalogue of 8 items: train.monitor: ndcg@100 (the packaged default) must still exist,
+    # computed over the whole ranked list, i.e. equal to ndcg@8.
+    import scipy.sparse as sps
+
+    from vaekit.domains.recsys.models import ranking_validation
+
+    rng = np.random.default_rng(0)
+    clicks = rng.random((30, 8))
+    foldin = sps.csr_matrix((clicks < 0.3).astype(np.float32))
+    target = sps.csr_matrix((clicks > 0.6).astype(np.float32))  # held-out items, disjoint from the fold-in
+    scores = rng.random((30, 8))
+    full = ranking_validation(foldin, target, ks=(8,), scorer=lambda m, x: scores)(None)
+    got = ranking_validation(foldin, target, ks=(20, 50, 100), scorer=lambda m, x: scores)(None)
+    assert set(got) == {"recall@20", "ndcg@20", "recall@50", "ndcg@50", "recall@100", "ndcg@100"}
+    assert got["ndcg@100"] == full["ndcg@8"] and got["recall@20"] == full["recall@8"]

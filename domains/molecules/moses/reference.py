@@ -16,6 +16,7 @@ from ..properties import PROPERTY_NAMES
 from .chem import MolLike, _mapper, _quiet_rdkit
 from .fcd import _fcd_moments, chemnet_activations
 from .features import _as_list, _distinct, _featurize_set
+from .safe_npz import load_npz_member
 from .similarity import _NearestIndex, _check_fps
 
 # vaekit property name -> key of the same property in MOSES's statistics files
@@ -104,20 +105,23 @@ class ReferenceStats:
     def from_moses(cls, stats: Union[Mapping, str, os.PathLike]) -> "ReferenceStats":
         """Load MOSES statistics: a ``.npz`` path holding a pickled dict under ``stats``, or that dict.
 
-        The file is unpickled (``allow_pickle=True``), so load only files from a trusted source
-        such as the MOSES release.
+        The pickle is read by a restricted unpickler (:mod:`.safe_npz`) that builds only numpy
+        arrays, dicts, lists, Counters, strings and numbers; a file naming any other global (one
+        that would run code, as ``np.load(allow_pickle=True)`` would let it) is refused with a
+        :class:`DataValidationError` before anything is called.
         """
         if not isinstance(stats, Mapping):
             path = Path(stats)
             if not path.exists():
                 raise DataValidationError(fmt_error("ReferenceStats.from_moses", "the statistics file must exist",
                                                     str(path), "Pass the path of test_stats.npz from MOSES."))
-            with np.load(path, allow_pickle=True) as z:
-                if "stats" not in z.files:
-                    raise DataValidationError(fmt_error(f"ReferenceStats.from_moses: {path}",
-                                                        "a MOSES statistics file holds the key 'stats'", z.files,
-                                                        "Pass MOSES's test_stats.npz or test_scaffolds_stats.npz."))
-                stats = z["stats"].item()
+            array = load_npz_member(path, "stats")
+            stats = array.item() if array.shape == () else None
+            if not isinstance(stats, Mapping):
+                raise DataValidationError(fmt_error(f"ReferenceStats.from_moses: {path}",
+                                                    "'stats' must hold one dict (MOSES's format)",
+                                                    f"an array of shape {array.shape}",
+                                                    "Pass MOSES's test_stats.npz or test_scaffolds_stats.npz."))
         out = cls()
         if "FCD" in stats and "mu" in stats["FCD"]:
             out.fcd_mu, out.fcd_sigma = np.asarray(stats["FCD"]["mu"]), np.asarray(stats["FCD"]["sigma"])

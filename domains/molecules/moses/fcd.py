@@ -23,14 +23,36 @@ def _chemnet(device: str, batch_size: int):
     return FCD(device=device, n_jobs=1, batch_size=batch_size)
 
 
+CHEMNET_DIM = 512
+
+
 def chemnet_activations(smiles: Sequence[str], device: str = "cpu", batch_size: int = 512) -> np.ndarray:
-    """ChemNet penultimate activations, ``(N, 512)`` float32 (``fcd_torch`` canonicalises the SMILES)."""
+    """ChemNet penultimate activations, ``(N, 512)`` float32 (``fcd_torch`` canonicalises the SMILES).
+
+    The loop of ``fcd_torch.FCD.get_predictions`` (same dataset, batches and model call, so the
+    same values), except that each batch's activations are copied into one preallocated array.
+    ``get_predictions`` keeps ``output.numpy()`` per batch, and that output is the last time step
+    of the final LSTM, a view whose storage is the whole ``(batch, 88, 512)`` sequence: 180 kB
+    kept per molecule, 32 GB for MOSES's 176k-molecule test set instead of its 360 MB.
+    """
     smiles = list(smiles)
+    out = np.empty((len(smiles), CHEMNET_DIM), dtype=np.float32)
     if not smiles:
-        return np.zeros((0, 512), dtype=np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # np.row_stack inside fcd_torch
-        return _chemnet(str(device), int(batch_size)).get_predictions(smiles)
+        return out
+    import torch
+    from fcd_torch.utils import SmilesDataset, todevice
+    from torch.utils.data import DataLoader
+
+    chemnet = _chemnet(str(device), int(batch_size))
+    loader = DataLoader(SmilesDataset(smiles, canonize=chemnet.canonize), batch_size=chemnet.batch_size,
+                        num_workers=chemnet.n_jobs)
+    start = 0
+    with todevice(chemnet.model, chemnet.device), torch.no_grad():
+        for batch in loader:
+            acts = chemnet.model(batch.transpose(1, 2).float().to(chemnet.device)).to("cpu")
+            out[start:start + len(acts)] = acts.numpy()  # a copy: the view's storage is freed with acts
+            start += len(acts)
+    return out
 
 
 def _fcd_moments(activations: np.ndarray,

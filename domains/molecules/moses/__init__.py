@@ -28,7 +28,14 @@ current pandas). ``G`` is the generated list, ``V`` its valid molecules as canon
 
 The test-set statistics MOSES publishes (``test_stats.npz``, ``test_scaffolds_stats.npz``)
 load with :meth:`ReferenceStats.from_moses`, so results are comparable with MOSES and the
-176k-molecule test sets need not be featurised again.
+176k-molecule test sets need not be featurised again. Their pickles are read by a restricted
+unpickler (:mod:`.safe_npz`) that builds only numpy arrays, dicts, lists, Counters, strings and
+numbers, so a crafted statistics file is refused instead of running its payload.
+
+Inputs: generated lists hold SMILES strings, RDKit molecules or ``None`` (a failed generation,
+counted as invalid, as MOSES's ``get_mol`` does); training and reference lists hold SMILES or
+molecules. Any other entry, or a SMILES longer than ``MAX_SMILES_CHARS`` (RDKit crashes on very
+long strings), raises :class:`~vaekit.core.errors.DataValidationError` naming the argument and index.
 
 Speed (not definitions) differs from MOSES: per-molecule RDKit work runs once per distinct
 molecule (results are weighted by multiplicity, which is exact), in a process pool when
@@ -42,8 +49,8 @@ Timings of each stage are logged at INFO level on the logger of :mod:`.metrics`.
 Modules: :mod:`.chem` (per-molecule RDKit helpers), :mod:`.filters`, :mod:`.features` (the
 one-pass featuriser), :mod:`.sets` (validity, uniqueness, novelty), :mod:`.similarity`
 (Tanimoto kernels, SNN, internal diversity, cosine), :mod:`.fcd`, :mod:`.reference`
-(:class:`ReferenceStats`) and :mod:`.metrics` (the set-vs-reference metrics and
-:func:`moses_metrics`).
+(:class:`ReferenceStats`), :mod:`.safe_npz` (reading the statistics files) and :mod:`.metrics`
+(the set-vs-reference metrics and :func:`moses_metrics`).
 """
 from .chem import MORGAN_BITS, MORGAN_RADIUS, canonic_smiles, compute_scaffold, fragmenter, get_mol, morgan_fingerprint
 from .fcd import chemnet_activations, frechet_distance

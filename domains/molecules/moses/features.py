@@ -11,6 +11,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from vaekit.core.errors import DataValidationError, fmt_error
+from ..limits import MAX_SMILES_CHARS, parsable_length, shown_smiles
 from ..properties import PROPERTY_NAMES, compute_properties
 
 from .chem import MORGAN_BITS, compute_scaffold, fragmenter, get_mol, morgan_fingerprint
@@ -114,7 +115,12 @@ def _featurize_set(molecules: Sequence, parts: Sequence[str], pmap, where: str) 
 
 # --------------------------------------------------------------------------- input checks
 
-def _as_list(molecules, where: str, allow_empty: bool = False) -> list:
+def _as_list(molecules, where: str, allow_empty: bool = False, none_ok: bool = False) -> list:
+    """``molecules`` as a list, each entry checked by :func:`_check_entries`.
+
+    ``none_ok`` for generated molecules: ``None`` (a failed generation) is an invalid molecule,
+    as for MOSES's ``get_mol``; in training and reference sets it is an error.
+    """
     if isinstance(molecules, (str, bytes)):
         raise DataValidationError(fmt_error(where, "must be a sequence of SMILES strings, not one string",
                                             molecules[:60], "Wrap a single SMILES in a list."))
@@ -122,4 +128,38 @@ def _as_list(molecules, where: str, allow_empty: bool = False) -> list:
     if not out and not allow_empty:
         raise DataValidationError(fmt_error(where, "must hold at least one molecule", "an empty sequence",
                                             "Pass the SMILES to evaluate (e.g. the model's samples)."))
+    _check_entries(out, where, none_ok)
     return out
+
+
+def _check_entries(items: list, where: str, none_ok: bool) -> None:
+    """Raise on the first entry that is neither a SMILES string RDKit may parse nor an RDKit
+    molecule (nor ``None`` when ``none_ok``), before any RDKit call.
+
+    Non-strings otherwise reach Boost.Python as an ``ArgumentError``, and a string longer than
+    :data:`~vaekit.domains.molecules.limits.MAX_SMILES_CHARS` crashes or hangs RDKit.
+    """
+    suspects = [i for i, x in enumerate(items) if not parsable_length(x)]  # one pass of isinstance + len
+    if not suspects:
+        return
+    from rdkit import Chem
+
+    bad = [i for i in suspects if not (isinstance(items[i], Chem.Mol) or (none_ok and items[i] is None))]
+    if not bad:
+        return
+    i, x = bad[0], items[bad[0]]
+    also = f" ({len(bad)} of {len(items)} entries are, the first at index {i})" if len(bad) > 1 else ""
+    if isinstance(x, str):
+        rule = (f"a SMILES may have at most {MAX_SMILES_CHARS} characters, since RDKit crashes or hangs on longer "
+                f"strings{also}")
+        got = f"{shown_smiles(x)}"
+        fix = ("Drop it, or replace it with None, which counts as an invalid molecule." if none_ok else
+               "Drop it from the set (no drug-like molecule has such a SMILES).")
+    else:
+        rule = ("every entry must be a SMILES string or an RDKit molecule" + (" (or None, counted as an invalid "
+                "molecule)" if none_ok else "") + also)
+        got = f"{shown_smiles(x)} of type {type(x).__name__}"
+        fix = ("Pass the SMILES as str (decode bytes; None marks a failed generation)." if none_ok else
+               "Pass the SMILES as str, with missing rows dropped first.")
+    # fmt_error's layout, with the value already cut to its first characters by shown_smiles
+    raise DataValidationError(f"{where}[{i}]: {rule}; got {got}. {fix}")

@@ -30,7 +30,7 @@ UNIQUE_AT = (1000, 10000)
 def snn(generated: Sequence[MolLike], reference, n_jobs: int = 1, device: str = "cpu") -> float:
     """Mean over generated molecules of the maximum Tanimoto similarity to the reference (SNN)."""
     ref = _reference_arg(reference, "snn: reference", ("snn",), n_jobs)
-    fps = fingerprints(_as_list(generated, "snn: generated"), n_jobs)
+    fps = fingerprints(_as_list(generated, "snn: generated", none_ok=True), n_jobs)
     return float(np.mean(ref.nearest_index(device).max_similarity(fps)))
 
 
@@ -39,7 +39,8 @@ def _count_similarity(generated: Sequence[MolLike], reference, where: str, part:
     """Cosine similarity of the ``feature`` counts of ``generated`` and the reference's ``part`` counts."""
     ref = _reference_arg(reference, f"{where}: reference", (part,), n_jobs)
     with _quiet_rdkit(), _mapper(n_jobs, where) as pmap:
-        gen = _featurize_set(_as_list(generated, f"{where}: generated"), (feature,), pmap, f"{where}: generated")
+        gen = _featurize_set(_as_list(generated, f"{where}: generated", none_ok=True), (feature,), pmap,
+                             f"{where}: generated")
     return cos_similarity(getattr(ref, part), gen.counter(feature))
 
 
@@ -57,8 +58,8 @@ def fcd(generated: Sequence[str], reference, device: str = "cpu", batch_size: in
     """Frechet ChemNet Distance between generated SMILES and a reference (SMILES or statistics)."""
     ref = _reference_arg(reference, "fcd: reference", ("fcd",), 1, device, batch_size)
     with _quiet_rdkit():
-        gen = _featurize_set(_as_list(generated, "fcd: generated"), ("canonical",), lambda f, xs: [f(x) for x in xs],
-                             "fcd: generated")
+        gen = _featurize_set(_as_list(generated, "fcd: generated", none_ok=True), ("canonical",),
+                             lambda f, xs: [f(x) for x in xs], "fcd: generated")
         moments = _fcd_moments(chemnet_activations([f.canonical for f in gen.features], device, batch_size),
                                gen.counts)
     if moments is None or ref.fcd_mu is None:
@@ -73,7 +74,7 @@ def property_w1(generated: Sequence[MolLike], reference, name: str, n_jobs: int 
                                     "Pick a property MOSES compares."))
     ref = _reference_arg(reference, "property_w1: reference", ("props",), n_jobs)
     with _quiet_rdkit(), _mapper(n_jobs, "property_w1") as pmap:
-        gen = _featurize_set(_as_list(generated, "property_w1: generated"), ("properties",), pmap,
+        gen = _featurize_set(_as_list(generated, "property_w1: generated", none_ok=True), ("properties",), pmap,
                              "property_w1: generated")
     return _w1(ref.props[name], gen.property_values(name))
 
@@ -89,8 +90,8 @@ def _w1(ref_values: np.ndarray, gen_values: np.ndarray) -> float:
 def fraction_passes_filters(generated: Sequence[MolLike], n_jobs: int = 1) -> float:
     """Fraction of (valid) molecules passing :func:`mol_passes_filters`."""
     with _quiet_rdkit(), _mapper(n_jobs, "fraction_passes_filters") as pmap:
-        gen = _featurize_set(_as_list(generated, "fraction_passes_filters: generated"), ("filters",), pmap,
-                             "fraction_passes_filters: generated")
+        gen = _featurize_set(_as_list(generated, "fraction_passes_filters: generated", none_ok=True), ("filters",),
+                             pmap, "fraction_passes_filters: generated")
     return _filters_of(gen)
 
 
@@ -145,7 +146,10 @@ def moses_metrics(generated: Sequence[Optional[str]], train: Union[Sequence[str]
     Parameters
     ----------
     generated : sequence of str (or None)
-        Generated SMILES, ``(N,)``; invalid and empty entries count against ``valid``.
+        Generated SMILES, ``(N,)``; invalid and empty entries, and ``None`` (a failed
+        generation, as MOSES's ``get_mol`` treats it), count against ``valid``. Any other
+        non-string, or a string longer than ``MAX_SMILES_CHARS`` (2000), raises
+        :class:`DataValidationError` naming its index.
     train : sequence of str or CanonicalSet
         Training SMILES for ``novelty``; a :class:`CanonicalSet` skips canonicalising them.
     test, test_scaffolds : sequence of str, optional
@@ -169,7 +173,12 @@ def moses_metrics(generated: Sequence[Optional[str]], train: Union[Sequence[str]
         reference also ``fcd/testsf``, ``snn/testsf``, ``frag/testsf``, ``scaf/testsf``.
         Metrics undefined for zero valid molecules are NaN.
     """
-    gen = _as_list(generated, "moses_metrics: generated")
+    gen = _as_list(generated, "moses_metrics: generated", none_ok=True)
+    # every list checked before the first (minutes-long) stage, each error naming its argument
+    test = None if test is None else _as_list(test, "moses_metrics: test")
+    test_scaffolds = None if test_scaffolds is None else _as_list(test_scaffolds, "moses_metrics: test_scaffolds")
+    if not isinstance(train, CanonicalSet):
+        train = _as_list(train, "moses_metrics: train")
     n_jobs = _check_n_jobs(n_jobs, "moses_metrics")
     out: Dict[str, float] = {}
     # references and the training set first: they open their own process pools

@@ -15,7 +15,7 @@ from .features import _as_list, _distinct
 
 def fraction_valid(generated: Sequence[MolLike], n_jobs: int = 1) -> float:
     """Fraction of entries MOSES's ``get_mol`` accepts (empty strings and ``None`` are invalid)."""
-    gen = _as_list(generated, "fraction_valid: generated")
+    gen = _as_list(generated, "fraction_valid: generated", none_ok=True)
     distinct, counts, _ = _distinct(gen)
     with _quiet_rdkit(), _mapper(n_jobs, "fraction_valid") as pmap:
         ok = np.array([m is not None for m in pmap(get_mol, distinct)])
@@ -24,7 +24,7 @@ def fraction_valid(generated: Sequence[MolLike], n_jobs: int = 1) -> float:
 
 def remove_invalid(generated: Sequence[MolLike], canonize: bool = True, n_jobs: int = 1) -> List[str]:
     """Valid entries in order, as canonical SMILES (``canonize=True``) or as given."""
-    gen = _as_list(generated, "remove_invalid: generated", allow_empty=True)
+    gen = _as_list(generated, "remove_invalid: generated", allow_empty=True, none_ok=True)
     distinct, _, inverse = _distinct(gen)
     with _quiet_rdkit(), _mapper(n_jobs, "remove_invalid") as pmap:
         canon = pmap(canonic_smiles, distinct)
@@ -40,7 +40,7 @@ def fraction_unique(generated: Sequence[MolLike], k: Optional[int] = None, n_job
     Warns (as MOSES) when there are fewer than ``k`` entries and then uses all of them; raises
     :class:`DataValidationError` on an invalid entry when ``check_validity``.
     """
-    gen = _as_list(generated, "fraction_unique: generated")
+    gen = _as_list(generated, "fraction_unique: generated", none_ok=True)
     if k is not None:
         if len(gen) < k:
             warnings.warn(f"unique@{k}: only {len(gen)} molecules were given, so it is computed on all of them "
@@ -95,7 +95,7 @@ def novelty(generated: Sequence[MolLike], train: Union[Sequence[str], CanonicalS
     ``train`` is canonicalised with the same RDKit first (MOSES compares with the raw training
     SMILES, which were canonical for the RDKit of 2019); pass a :class:`CanonicalSet` to skip that.
     """
-    gen = _as_list(generated, "novelty: generated")
+    gen = _as_list(generated, "novelty: generated", none_ok=True)
     train_set = _train_set(train, n_jobs, "novelty: train")
     distinct, _, _ = _distinct(gen)
     with _quiet_rdkit(), _mapper(n_jobs, "novelty") as pmap:

@@ -19,7 +19,7 @@ from .features import _as_list, _distinct, _featurize_set
 
 def fingerprints(molecules: Sequence[MolLike], n_jobs: int = 1) -> np.ndarray:
     """Morgan fingerprints (radius 2, 1024 bits), ``(N, 1024)`` uint8; raises on an invalid molecule."""
-    mols = _as_list(molecules, "fingerprints: molecules", allow_empty=True)
+    mols = _as_list(molecules, "fingerprints: molecules", allow_empty=True, none_ok=True)
     with _quiet_rdkit(), _mapper(n_jobs, "fingerprints") as pmap:
         feats = _featurize_set(mols, ("fingerprint",), pmap, "fingerprints: molecules") if mols else None
     if feats is None:
@@ -204,7 +204,7 @@ def internal_diversity(generated: Union[Sequence[MolLike], np.ndarray], p: int =
         uniq, inverse = np.unique(fps, axis=0, return_inverse=True)
         counts = np.bincount(inverse.ravel(), minlength=len(uniq))
     else:
-        mols = _as_list(generated, "internal_diversity: generated")
+        mols = _as_list(generated, "internal_diversity: generated", none_ok=True)
         with _quiet_rdkit(), _mapper(n_jobs, "internal_diversity") as pmap:
             feats = _featurize_set(mols, ("fingerprint",), pmap, "internal_diversity: generated")
         uniq, counts = feats.fingerprints(), feats.counts

@@ -119,12 +119,20 @@ def _samples_file(unit: Unit) -> _SamplesFile:
 
 
 def _load(seed: int, options: Mapping[str, Any]) -> Dict[Optional[str], Dict[str, Any]]:
-    """The one data set: MOSES's test statistics and novelty's canonical training set."""
+    """The one data set: MOSES's test statistics and novelty's canonical training set.
+
+    The statistics are read here, before any model is trained or sampled, so a damaged or
+    crafted file (refused by :meth:`~.moses.ReferenceStats.from_moses`'s restricted unpickler)
+    stops the benchmark at once, and each file is read once for every unit.
+    """
+    from .moses import ReferenceStats
+
     data = Path(options["data"])
+    stats = {key: ReferenceStats.from_moses(data / f"{name}.npz")
+             for key, name in (("test_stats", "test_stats"), ("test_scaffolds_stats", "test_scaffolds_stats"))}
     train = moses_train_set(Path(options["train"] or data / "train.csv.gz"), Path(options["cache_dir"]),
                             int(options["n_jobs"]))
-    return {None: {"train": train, "test_stats": data / "test_stats.npz",
-                   "test_scaffolds_stats": data / "test_scaffolds_stats.npz"}}
+    return {None: {"train": train, **stats}}
 
 
 def _evaluate(generator, unit: Unit) -> Dict[str, Any]:

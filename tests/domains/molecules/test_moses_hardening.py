@@ -106,6 +106,24 @@ def test_statistics_file_whose_pickle_runs_code_is_refused_before_running_it(tmp
     assert not marker.exists()
 
 
+def test_benchmark_protocol_reads_the_statistics_before_the_training_set(tmp_path):
+    """``molecules:moses`` refuses a crafted statistics file in its data step, before the
+    canonical training set is built and before any model is trained or sampled."""
+    from vaekit.domains.molecules import protocol as P
+
+    marker = tmp_path / "pwned"
+    stats = _moses_like_stats(np.random.default_rng(0))
+    stats["FCD"]["mu"] = _Payload(os.system, (f"touch {marker}",))
+    _write_stats(tmp_path / "test_stats.npz", stats, protocol=2)
+    _write_stats(tmp_path / "test_scaffolds_stats.npz", _moses_like_stats(np.random.default_rng(1)))
+    missing_train = tmp_path / "no-train.csv.gz"  # reading it would raise a different error
+    options = {"data": str(tmp_path), "train": str(missing_train), "cache_dir": str(tmp_path / "cache"),
+               "n_jobs": 1}
+    with pytest.raises(DataValidationError, match="stats.npy"):
+        P._load(0, options)
+    assert not marker.exists() and not (tmp_path / "cache").exists()
+
+
 @pytest.mark.parametrize("protocol, numpy1_names", [(2, True), (2, False), (3, False), (4, False)])
 def test_statistics_file_of_the_moses_structure_loads_as_np_load_allow_pickle(tmp_path, protocol, numpy1_names):
     stats = _moses_like_stats(np.random.default_rng(1))

@@ -119,6 +119,9 @@ class Protocol:
         ``groups(datasets) -> {group: [datasets]}`` (default: one group "all" with several sets).
     describe : callable, optional
         ``describe(record) -> str``: the progress line of a finished unit.
+    ranked : dict of str -> {"max", "min"}
+        Metrics whose mean rank among the models the group tables show, with the better
+        direction (ADBench ranks detectors by AUC-ROC; default none).
     """
 
     doc: str
@@ -129,6 +132,7 @@ class Protocol:
     options: Dict[str, Any] = field(default_factory=dict)
     groups: Optional[Callable[[Sequence[str]], Dict[str, List[str]]]] = None
     describe: Optional[Callable[[Dict[str, Any]], str]] = None
+    ranked: Dict[str, str] = field(default_factory=dict)
 
 
 __all__ = ["Model", "Protocol", "TrainedRun", "Unit"]

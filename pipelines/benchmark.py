@@ -60,7 +60,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 
 from vaekit.core.checkpoint import atomic_path
@@ -378,11 +378,33 @@ def _trained_run(spec: BenchmarkSpec, model, r: RunSpec, params: Dict[str, Any],
     return load_run(where, device="auto"), where
 
 
-def _group_table(title: str, rows: List[Dict[str, Any]], metrics: Sequence[str], datasets: Sequence[str]) -> str:
+def _mean_ranks(rows: List[Dict[str, Any]], metric: str, better: str, datasets: Sequence[str]) -> Dict[str, float]:
+    """Per model, its rank on ``metric`` among the models of each data set (1 = best; ties share
+    the mean of their ranks), averaged over ``datasets``: ADBench's headline statistic (Han et
+    al. 2022, "average rank"). A model without a value on a set is ranked among the others'
+    values there only when it has one, so its mean covers fewer sets (the ``sets`` column)."""
+    ranks: Dict[str, List[float]] = {}
+    for d in datasets:
+        scored = [(row["label"], _mean(row["values"][metric])) for row in rows if row["dataset"] == d]
+        scored = [(lab, v) for lab, v in scored if v is not None and not math.isnan(v)]
+        for lab, v in scored:
+            ahead = sum(1 for _, w in scored if (w > v if better == "max" else w < v))
+            ties = sum(1 for _, w in scored if w == v)  # itself included
+            # the tied models span ranks ahead+1 .. ahead+ties; each takes their mean
+            ranks.setdefault(lab, []).append(ahead + (ties + 1) / 2)
+    return {lab: sum(r) / len(r) for lab, r in ranks.items()}
+
+
+def _group_table(title: str, rows: List[Dict[str, Any]], metrics: Sequence[str], datasets: Sequence[str],
+                 ranked: Optional[Mapping[str, str]] = None) -> str:
     """Per model, the mean over ``datasets`` of its per-set seed means (sets without a value are
-    counted in the ``sets`` column, so a missing one is visible)."""
+    counted in the ``sets`` column, so a missing one is visible), and for each metric of
+    ``ranked`` (metric -> ``"max"`` or ``"min"``, the better direction) its mean rank."""
+    ranked = {m: b for m, b in (ranked or {}).items() if m in metrics}
     labels = list(dict.fromkeys(row["label"] for row in rows))
-    lines = [f"### {title}", "", "| model | " + " | ".join(metrics) + " | sets |", "|" + " --- |" * (len(metrics) + 2)]
+    ranks = {m: _mean_ranks(rows, m, b, datasets) for m, b in ranked.items()}
+    head = list(metrics) + [f"rank {m}" for m in ranked]
+    lines = [f"### {title}", "", "| model | " + " | ".join(head) + " | sets |", "|" + " --- |" * (len(head) + 2)]
     for lab in labels:
         per = {row["dataset"]: row for row in rows if row["label"] == lab and row["dataset"] in datasets}
         cells, counts = [], []
@@ -390,12 +412,13 @@ def _group_table(title: str, rows: List[Dict[str, Any]], metrics: Sequence[str],
             means = [x for x in (_mean(per[d]["values"][m]) for d in per) if x is not None]
             cells.append(f"{sum(means) / len(means):.4g}" if means else "-")
             counts.append(len(means))
+        cells += [f"{ranks[m][lab]:.2f}" if lab in ranks[m] else "-" for m in ranked]
         lines.append(f"| {lab} | " + " | ".join(cells) + f" | {max(counts)}/{len(datasets)} |")
     return "\n".join(lines) + "\n"
 
 
 def _tables(spec: BenchmarkSpec, rows: List[Dict[str, Any]], datasets: List[Optional[str]],
-            groups: Dict[str, List[str]]) -> str:
+            groups: Dict[str, List[str]], ranked: Optional[Mapping[str, str]] = None) -> str:
     """The Markdown of ``table.md``: the main table (long or wide), then the group means."""
     multi = any(d is not None for d in datasets)
     timed = any(row["train_s"] for row in rows)
@@ -420,7 +443,7 @@ def _tables(spec: BenchmarkSpec, rows: List[Dict[str, Any]], datasets: List[Opti
             lines.append("| " + " | ".join(cells) + " |")
         parts.append("\n".join(lines) + "\n")
     for g, names in groups.items():
-        parts.append(_group_table(f"mean over {g} sets ({len(names)})", rows, spec.metrics, names))
+        parts.append(_group_table(f"mean over {g} sets ({len(names)})", rows, spec.metrics, names, ranked))
     return "\n".join(parts)
 
 
@@ -501,7 +524,7 @@ def run_benchmark(spec: BenchmarkSpec, out_dir: str | Path, *, fresh: bool = Fal
     if len(named) > 1:
         declared = protocol.groups(named) if protocol is not None and protocol.groups else {"all": named}
         groups = dict(spec.groups) or declared
-    md = _tables(spec, rows, datasets, groups)
+    md = _tables(spec, rows, datasets, groups, protocol.ranked if protocol is not None else None)
     if failed:
         md += "\nFailed runs (left out of the means):\n\n" + "\n".join(
             f"- {f['label']} seed {f['seed']}" + (f" on {f['dataset']}" if f["dataset"] else "") + f": {f['error']}"

@@ -102,9 +102,16 @@ def _pyod(name: str) -> Model:
 
 
 def _adbench_groups(datasets: Sequence[str]) -> Dict[str, List[str]]:
-    from .io import MEDICAL, OTHER
+    """Medical, other, the two development halves (:func:`~.io.development_halves`, fixed by
+    name over the 35 shared sets, so a subset keeps each set in its half) and all."""
+    from .io import MEDICAL, OTHER, development_halves
 
-    groups = {"medical": [d for d in datasets if d in MEDICAL], "other": [d for d in datasets if d in OTHER],
+    selection, confirmation = development_halves(list(MEDICAL) + list(OTHER))
+    groups = {"medical": [d for d in datasets if d in MEDICAL], "other": [d for d in datasets if d not in MEDICAL],
+              "selection": [d for d in datasets if d in selection],
+              "confirmation": [d for d in datasets if d in confirmation],
+              "medical selection": [d for d in datasets if d in MEDICAL and d in selection],
+              "medical confirmation": [d for d in datasets if d in MEDICAL and d in confirmation],
               "all": list(datasets)}
     return {k: v for k, v in groups.items() if v}
 
@@ -124,7 +131,7 @@ PROTOCOLS = {
         models={"vaekit": Model(make=_vaekit, doc="vaekit's VAEDetector (params: its arguments)"),
                 **{name: _pyod(name) for name in PYOD_NAMES}},
         options={"root": UnderDataRoot("anomaly/adbench"), "datasets": None},
-        groups=_adbench_groups, describe=_describe),
+        groups=_adbench_groups, describe=_describe, ranked={"auc_roc": "max", "auc_pr": "max"}),
 }
 
 __all__ = ["PROTOCOLS", "adbench_split", "load_adbench"]

@@ -52,6 +52,7 @@ def test_adbench_suite_tabulates_sets_models_and_group_means(tmp_path, capsys):
     assert roc[("cardio", "ECOD")] > 90 and 25 < roc[("glass", "ECOD")] < 75  # separable vs chance
     # the suite's groups: cardio is a medical set, glass another, the mean over both
     assert "### mean over medical sets (1)" in text and "### mean over all sets (2)" in text
+    assert "| model | auc_roc | auc_pr | rank auc_roc | rank auc_pr | sets |" in text
     with open(out / "table.csv") as f:
         recs = list(csv.DictReader(f))
     assert len(recs) == 8 and {r["dataset"] for r in recs} == {"cardio", "glass"}
@@ -62,6 +63,44 @@ def test_adbench_suite_tabulates_sets_models_and_group_means(tmp_path, capsys):
         {**json.loads((out / "runs" / "ECOD" / "seed1" / "records.json").read_text()), "seconds": -1.0}))
     assert main(["benchmark", str(_spec(tmp_path)), "--out-dir", str(out)]) == 0
     assert capsys.readouterr().out == text
+
+
+def test_group_tables_give_the_mean_rank_of_each_ranked_metric():
+    """ADBench's headline statistic: per set, 1 = best model, ties share their mean rank; the
+    mean over the group's sets."""
+    from vaekit.pipelines.benchmark import _group_table, _mean_ranks
+
+    def row(label, dataset, values):
+        return {"label": label, "dataset": dataset, "values": {"auc_roc": values}}
+
+    rows = [row("A", "s1", [90, 92]), row("B", "s1", [80]), row("C", "s1", [91]),
+            row("A", "s2", [50]), row("B", "s2", [60]), row("C", "s2", [60]),
+            row("A", "s3", [float("nan")]), row("B", "s3", [70]), row("C", "s3", [75])]
+    ranks = _mean_ranks(rows, "auc_roc", "max", ["s1", "s2", "s3"])
+    # s1: A 91 (tie with C 91) -> 1.5 each, B 3; s2: B, C tie at 1.5, A 3; s3: C 1, B 2 (A has none)
+    assert ranks == {"A": (1.5 + 3) / 2, "B": (3 + 1.5 + 2) / 3, "C": (1.5 + 1.5 + 1) / 3}
+    assert _mean_ranks(rows, "auc_roc", "min", ["s3"]) == {"B": 1.0, "C": 2.0}
+    table = _group_table("mean over all sets (3)", rows, ["auc_roc"], ["s1", "s2", "s3"], {"auc_roc": "max"})
+    assert "| model | auc_roc | rank auc_roc | sets |" in table
+    assert "| C | 75.33 | 1.33 | 3/3 |" in table and "| A | 70.5 | 2.25 | 2/3 |" in table
+
+
+def test_adbench_development_halves_are_fixed_by_name():
+    """The selection / confirmation split: alternate names in case-insensitive order, within the
+    medical sets and within the others; a subset keeps each set in its half."""
+    from vaekit.domains.anomaly.io import MEDICAL, OTHER, development_halves
+    from vaekit.domains.anomaly.protocol import _adbench_groups
+
+    names = list(MEDICAL) + list(OTHER)
+    assert len(names) == len(set(names)) == 35
+    selection, confirmation = development_halves(names)
+    assert len(selection) == 18 and len(confirmation) == 17 and not set(selection) & set(confirmation)
+    assert [n for n in selection if n in MEDICAL] == ["breastw", "Hepatitis", "mammography", "WBC", "WPBC"]
+    assert [n for n in confirmation if n in MEDICAL] == ["cardio", "Lymphography", "thyroid", "WDBC"]
+    assert confirmation[4:7] == ["campaign", "cover", "fault"]
+    groups = _adbench_groups(["cardio", "glass", "WBC"])
+    assert groups["selection"] == ["glass", "WBC"] and groups["confirmation"] == ["cardio"]
+    assert groups["medical selection"] == ["WBC"] and groups["other"] == ["glass"]
 
 
 def test_wide_layout_options_and_seeds_from_the_command_line(tmp_path, capsys):

@@ -446,7 +446,7 @@ def test_load_adbench_dir(tmp_path):
 
 
 def test_medical_and_other_names():
-    assert len(MEDICAL) == 9 and len(OTHER) == 10 and not set(MEDICAL) & set(OTHER)
+    assert len(MEDICAL) == 9 and len(OTHER) == 26 and not set(MEDICAL) & set(OTHER)
 
 
 @pytest.mark.slow

@@ -139,6 +139,14 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         Default ``0``. Seeds initialisation, batch order and the scoring draws.
     verbose : int
         Default ``0``. 0: silent; 1: progress bar.
+    n_estimators : int
+        VAEs per scaling (default 1), each with its own seed (``random_state + k``) and, with
+        ``max_samples``, its own subsample of the rows; all members' standardised scores are
+        averaged (as PyOD's ``FeatureBagging`` / ``IForest`` name their ensembles).
+    max_samples : int, float or None
+        Rows each member trains on, drawn without replacement: an int is a count, a float in
+        (0, 1] a fraction of the rows; ``None`` (default) trains every member on all rows.
+        Every member is scored, and standardised, on all training rows.
 
     Attributes
     ----------
@@ -190,9 +198,12 @@ class VAEDetector(ConfigEstimator, BaseDetector):
                  batch_size: int = FROM_CONFIG, lr: float = FROM_CONFIG, weight_decay: float = FROM_CONFIG,
                  beta: float = FROM_CONFIG, trim: Optional[float] = FROM_CONFIG, score: str = FROM_CONFIG,
                  n_score_samples: int = FROM_CONFIG, dropout: float = FROM_CONFIG, min_scale: float = FROM_CONFIG,
-                 device: str = FROM_CONFIG, random_state: int = FROM_CONFIG, verbose: int = FROM_CONFIG):
+                 device: str = FROM_CONFIG, random_state: int = FROM_CONFIG, verbose: int = FROM_CONFIG,
+                 n_estimators: int = 1, max_samples: Union[int, float, None] = None):
         super().__init__(contamination=contamination)
         self.preprocessing = preprocessing
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
         self.categorical_columns = categorical_columns
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
@@ -254,6 +265,16 @@ class VAEDetector(ConfigEstimator, BaseDetector):
             v = self.param(name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ConfigError(f"VAEDetector({name}=...): must be a positive integer; got {v!r}.")
+        if isinstance(self.n_estimators, bool) or not isinstance(self.n_estimators, (int, np.integer)) \
+                or self.n_estimators < 1:
+            raise ConfigError(f"VAEDetector(n_estimators=...): must be a positive integer (VAEs per scaling); got "
+                              f"{self.n_estimators!r}.")
+        m = self.max_samples
+        ok = m is None or (isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m >= MIN_TRAIN_ROWS) \
+            or (isinstance(m, float) and 0 < m <= 1)
+        if not ok:
+            raise ConfigError(f"VAEDetector(max_samples=...): must be None (all rows), an int >= {MIN_TRAIN_ROWS} (rows "
+                              f"per member) or a float in (0, 1] (a fraction of the rows); got {m!r}.")
         if self.latent_dim is not None and (not isinstance(self.latent_dim, (int, np.integer)) or self.latent_dim < 1):
             raise ConfigError(f"VAEDetector(latent_dim=...): must be a positive integer or None; got "
                               f"{self.latent_dim!r}.")
@@ -303,7 +324,7 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         """
         self._check_params()
         self._set_n_classes(y)
-        members = [self._fit_member(scaling, X) for scaling in self._scalings()]
+        members = [self._fit_member(scaling, X, k) for scaling in self._scalings() for k in range(self.n_estimators)]
         scores = [self._member_scores(m, xt) for m, xt in members]
         if len(members) > 1:
             for (m, _), s in zip(members, scores):
@@ -317,17 +338,37 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         self._process_decision_scores()
         return self
 
-    def _fit_member(self, scaling: str, X) -> Tuple[DetectorMember, np.ndarray]:
-        """Preprocess ``X`` with ``scaling`` and train one VAE of :meth:`member_config` on it."""
+    def _member_rows(self, n: int, k: int) -> Optional[np.ndarray]:
+        """The training rows of member ``k`` (``None``: all ``n``), drawn with seed
+        ``random_state + k``."""
+        m = self.max_samples
+        if m is None:
+            return None
+        size = int(m) if isinstance(m, (int, np.integer)) else int(np.ceil(float(m) * n))
+        size = max(1, min(n, size))
+        if size >= n:
+            return None
+        rng = np.random.default_rng(int(self.param("random_state")) + k)
+        return np.sort(rng.choice(n, size, replace=False))
+
+    def _fit_member(self, scaling: str, X, k: int = 0) -> Tuple[DetectorMember, np.ndarray]:
+        """Preprocess ``X`` with ``scaling`` (fitted on all rows) and train VAE ``k`` of
+        :meth:`member_config` (seed ``random_state + k``) on its rows (:meth:`_member_rows`).
+        Returns the member and all rows, preprocessed."""
         where = "VAEDetector.fit(X)"
         pre = TabularPreprocessor(scaling, self.param("categorical_columns"), random_state=self.param("random_state"))
         xt = pre.fit_transform(X, where)
         n, d = xt.shape
         check_train_rows(n, where, f"Fit on at least {MIN_TRAIN_ROWS} rows: a detector learns what normal rows look "
                                    f"like from them.")
-        info = DataInfo(kind="vector", shape=(d,), likelihood="gaussian", n_train=n)
-        data = DataBundle(train=ArrayDataset(xt, where=where), val=None, test=None, info=info, collate=collate_arrays)
-        model, train = fit_vae(self.member_config(scaling, d), data, where="VAEDetector")
+        rows = self._member_rows(n, k)
+        x_fit = xt if rows is None else xt[rows]
+        info = DataInfo(kind="vector", shape=(d,), likelihood="gaussian", n_train=len(x_fit))
+        data = DataBundle(train=ArrayDataset(x_fit, where=where), val=None, test=None, info=info,
+                          collate=collate_arrays)
+        cfg = self.member_config(scaling, d)
+        set_key(cfg, "train.seed", int(self.param("random_state")) + k)
+        model, train = fit_vae(cfg, data, where="VAEDetector")
         self.n_steps_ = train.max_steps
         return DetectorMember(scaling, pre, model), xt
 

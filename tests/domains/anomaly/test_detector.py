@@ -185,10 +185,34 @@ def test_mixed_table_with_missing_values_and_categories_and_explain():
 @pytest.mark.parametrize("kwargs,match", [
     (dict(preprocessing="zscore"), "preprocessing"), (dict(score="mse"), "score"),
     (dict(trim=0.6), "trim"), (dict(min_scale=0.0), "min_scale"), (dict(epochs=0), "epochs"), (dict(latent_dim=0), "latent_dim"),
+    (dict(n_estimators=0), "n_estimators"), (dict(max_samples=5), "max_samples"), (dict(max_samples=1.5), "max_samples"),
 ])
 def test_bad_parameters_fail_at_fit_with_the_parameter_named(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         VAEDetector(**kwargs).fit(np.zeros((10, 2)))
+
+
+def test_an_ensemble_has_a_member_per_scaling_and_seed_each_on_its_rows():
+    x, y = planted()
+    det = VAEDetector(preprocessing=("standard", "rank_gauss"), n_estimators=3, max_samples=100, random_state=4,
+                      **FAST).fit(x)
+    assert [m.scaling for m in det.members_] == ["standard"] * 3 + ["rank_gauss"] * 3
+    # each member trained on its own 100 rows (so they differ), each scored on all 420
+    first = [m.model.state_dict()["encoder.net.0.weight"] if "encoder.net.0.weight" in m.model.state_dict()
+             else next(iter(m.model.parameters())) for m in det.members_[:3]]
+    assert not np.allclose(first[0].detach().numpy(), first[1].detach().numpy())
+    assert det._member_rows(420, 0).shape == (100,) and len(set(det._member_rows(420, 0).tolist())) == 100
+    assert not np.array_equal(det._member_rows(420, 0), det._member_rows(420, 1))
+    assert det.set_params(max_samples=0.5)._member_rows(420, 2).shape == (210,)
+    assert det.set_params(max_samples=None)._member_rows(420, 2) is None
+    assert det.decision_scores_.shape == (420,)
+    again = VAEDetector(preprocessing=("standard", "rank_gauss"), n_estimators=3, max_samples=100, random_state=4,
+                        **FAST).fit(x)
+    np.testing.assert_array_equal(again.decision_function(x), det.set_params(max_samples=100).decision_function(x))
+    # explain still adds up to the combined score plus its offset
+    ex = det.explain(x[:5])
+    np.testing.assert_allclose(ex.sum(axis=1).to_numpy(), det.decision_function(x[:5]) + det.score_offset_,
+                               rtol=1e-4, atol=1e-3)
 
 
 def test_contamination_is_checked_as_pyod_does():

@@ -38,19 +38,27 @@ def demo_entries() -> List[DemoEntry]:
 DEMO: List[DemoEntry] = demo_entries()
 
 
-def _baseline(entry: DemoEntry, res: Dict[str, Any]) -> Tuple[str, Optional[float]]:
-    """``(label, value)`` of the entry's baseline in ``res`` (``None`` when it reports none)."""
+def _baseline(entry: DemoEntry, res: Dict[str, Any]) -> Tuple[str, Optional[float], str]:
+    """``(label, value, rank)`` of the entry's baseline in ``res``: value ``None`` when it reports
+    none; with a family of baselines (``prefix*suffix``; higher is better, as for the best one
+    shown) ``rank`` is vaekit's place among them and itself, e.g. ``"1 of 5"`` (ties count
+    half, as in ADBench's ranks), else ``"-"``."""
     if len(entry.baseline) == 2:
         key, label = entry.baseline
-        return label, res.get(key)
+        return label, res.get(key), "-"
     if len(entry.baseline) == 3:
         prefix, suffix, label = entry.baseline
         found = {k[len(prefix):-len(suffix)]: v for k, v in res.items()
                  if k.startswith(prefix) and k.endswith(suffix) and isinstance(v, (int, float))}
         if found:
             name = max(found, key=found.get)
-            return f"{label} ({name})", found[name]
-    return "-", None
+            ours = res.get(entry.metric[0])
+            rank = "-"
+            if isinstance(ours, (int, float)):
+                place = 1 + sum(v > ours for v in found.values()) + 0.5 * sum(v == ours for v in found.values())
+                rank = f"{place:g} of {len(found) + 1}"
+            return f"{label} ({name})", found[name], rank
+    return "-", None, "-"
 
 
 def _done(run_dir: Path) -> bool:
@@ -78,7 +86,8 @@ def run_demo(domains: Optional[Sequence[str]] = None, out_dir: str | Path = "run
     Returns
     -------
     dict
-        ``rows`` (one summary per domain: metric, value, baseline, rate, active units, seconds),
+        ``rows`` (one summary per domain: metric, value, baseline, vaekit's rank among a family
+        of baselines, rate, active units, seconds),
         ``table`` (Markdown) and ``report`` (the path of the combined ``report.html``).
     """
     out = Path(out_dir)
@@ -104,16 +113,16 @@ def run_demo(domains: Optional[Sequence[str]] = None, out_dir: str | Path = "run
         if e.metric[0] not in res:  # say so rather than print a silent "-"
             log(f"vaekit demo: {spec}'s evaluation has no key {e.metric[0]!r} (its keys: "
                 f"{', '.join(k for k in res if isinstance(res[k], (int, float)))[:300]}); the table shows '-'.")
-        b_label, b_value = _baseline(e, res)
+        b_label, b_value, b_rank = _baseline(e, res)
         rows.append({"domain": e.domain, "config": spec, "metric": e.metric[1], "value": res.get(e.metric[0]),
-                     "baseline": b_label, "baseline_value": b_value, "rate": res.get("rate"),
+                     "baseline": b_label, "baseline_value": b_value, "rank": b_rank, "rate": res.get("rate"),
                      "active_units": f"{res.get('active_units')}/{res.get('n_units')}",
                      "collapse": res.get("collapse"), "train_s": train_s, "wall_s": time.time() - t0,
                      "run_dir": str(run_dir)})
         pages.append((e, run_dir))
-    header = ["domain", "key metric", "vaekit", "baseline", "baseline value", "rate (nats)", "active units",
+    header = ["domain", "key metric", "vaekit", "baseline", "baseline value", "rank", "rate (nats)", "active units",
               "time"]
-    cells = [[r["domain"], r["metric"], r["value"], r["baseline"], r["baseline_value"], r["rate"],
+    cells = [[r["domain"], r["metric"], r["value"], r["baseline"], r["baseline_value"], r["rank"], r["rate"],
               r["active_units"], f"{r['wall_s']:.0f} s" if r["train_s"] is not None else "done before"]
              for r in rows]
     md = "| " + " | ".join(header) + " |\n|" + " --- |" * len(header) + "\n" + "".join(

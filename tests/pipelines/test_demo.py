@@ -31,8 +31,15 @@ def test_every_domain_has_a_demo_entry_with_a_packaged_default():
 def test_baseline_picks_the_best_of_a_family():
     e = demo.DemoEntry("anomaly", ("detect/roc_auc", "AUC"), ("baseline/", "_roc_auc", "best PyOD"))
     res = {"baseline/iforest_roc_auc": 0.8, "baseline/ecod_roc_auc": 0.9, "baseline/ecod_auc_pr": 0.99}
-    assert demo._baseline(e, res) == ("best PyOD (ecod)", 0.9)
-    assert demo._baseline(e, {}) == ("-", None)
+    # vaekit's key metric absent: no rank
+    assert demo._baseline(e, res) == ("best PyOD (ecod)", 0.9, "-")
+    assert demo._baseline(e, {}) == ("-", None, "-")
+    # its rank among the family and itself: behind ecod, ahead of iforest; a tie counts half
+    assert demo._baseline(e, {**res, "detect/roc_auc": 0.85})[2] == "2 of 3"
+    assert demo._baseline(e, {**res, "detect/roc_auc": 0.95})[2] == "1 of 3"
+    assert demo._baseline(e, {**res, "detect/roc_auc": 0.9})[2] == "1.5 of 3"
+    single = demo.DemoEntry("recsys", ("rank/ndcg@100", "NDCG@100"), ("baseline/ease_ndcg@100", "EASE"))
+    assert demo._baseline(single, {"baseline/ease_ndcg@100": 0.4, "rank/ndcg@100": 0.5}) == ("EASE", 0.4, "-")
 
 
 def test_demo_runs_reports_and_skips_what_is_done(tmp_path, capsys, fast_toy):

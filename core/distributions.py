@@ -24,7 +24,8 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
-from torch.distributions import Bernoulli, Categorical, Distribution, Independent, Normal, TransformedDistribution
+from torch.distributions import (Bernoulli, Categorical, Distribution, Independent, Laplace, Normal,
+                                 TransformedDistribution)
 
 Shape = Sequence[int]
 
@@ -52,6 +53,17 @@ def _(dist: Normal, sample_shape: Shape = (), generator: Optional[torch.Generato
     loc = dist.loc
     eps = torch.randn(torch.Size(sample_shape) + loc.shape, generator=generator, device=loc.device, dtype=loc.dtype)
     return loc + dist.scale * eps
+
+
+@rsample.register
+def _(dist: Laplace, sample_shape: Shape = (), generator: Optional[torch.Generator] = None) -> Tensor:
+    # loc - scale * sign(u) * log(1 - |u|), u ~ U(eps - 1, 1): inverse-CDF sampling, as torch's
+    # own Laplace.rsample, with u drawn from ``generator``.
+    loc = dist.loc
+    eps = torch.finfo(loc.dtype).eps
+    u = torch.rand(torch.Size(sample_shape) + loc.shape, generator=generator, device=loc.device, dtype=loc.dtype)
+    u = u * (2 - eps) + (eps - 1)
+    return loc - dist.scale * u.sign() * torch.log1p(-u.abs())
 
 
 @rsample.register
@@ -120,6 +132,11 @@ def _(dist: Normal) -> Tensor:
 
 
 @location.register
+def _(dist: Laplace) -> Tensor:
+    return dist.loc
+
+
+@location.register
 def _(dist: Categorical) -> Tensor:
     # The mean of the one-hot code, (..., C): what a categorical latent's decoder input averages to.
     return dist.probs
@@ -167,6 +184,12 @@ def concat_rule(first: Distribution, dists: Sequence[Distribution], limit: int) 
 def _(first: Normal, dists, limit: int) -> Distribution:
     return Normal(torch.cat([d.loc for d in dists])[:limit], torch.cat([d.scale for d in dists])[:limit],
                   validate_args=False)
+
+
+@concat_rule.register
+def _(first: Laplace, dists, limit: int) -> Distribution:
+    return Laplace(torch.cat([d.loc for d in dists])[:limit], torch.cat([d.scale for d in dists])[:limit],
+                   validate_args=False)
 
 
 @concat_rule.register

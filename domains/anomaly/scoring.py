@@ -91,7 +91,7 @@ def anomaly_scores(model, x: np.ndarray, score: ScoreKind = "elbo", n_samples: i
 def feature_nll(model, x: np.ndarray, n_samples: int = 16, seed: int = 0, batch_size: int = 4096):
     """Per-column reconstruction NLL ``E_q[-log p(x_j|z)]`` and the KL of each row.
 
-    For a likelihood that factorises over columns (the Gaussian and Bernoulli ones) the
+    For a likelihood that factorises over columns (the Gaussian, Laplace and Bernoulli ones) the
     columns' NLLs add up to the reconstruction term, and with the KL to the ``"elbo"`` score
     of :func:`anomaly_scores` (same ``seed`` and ``n_samples``, up to float rounding).
 

@@ -8,7 +8,7 @@ from torch.distributions import Multinomial
 from vaekit.core import Batch, ComponentConfig, DataInfo, ModelConfig, build_vae
 from vaekit.core.errors import ConfigError, DataValidationError
 from vaekit.core.likelihoods import (BernoulliLikelihood, CategoricalLikelihood, GaussianLikelihood,
-                                     MultinomialLikelihood)
+                                     LaplaceLikelihood, MultinomialLikelihood)
 
 LOG2PI = math.log(2 * math.pi)
 
@@ -216,6 +216,38 @@ def test_analytic_scale_trim_leaves_the_worst_rows_out_of_the_estimate():
     untrimmed = GaussianLikelihood(learn_scale="analytic", x_dim=1, momentum=1.0).train()
     untrimmed.nll(untrimmed.distribution(loc), x)
     assert torch.allclose(untrimmed.running_sq_residual, torch.tensor([(4 + 2500) / 5]))
+
+
+def test_laplace_nll_hand_values_and_its_analytic_scale_is_the_mean_absolute_residual():
+    x = torch.tensor([[1.0, 0.0], [4.0, 0.0], [2.0, 0.03]])
+    loc = torch.tensor([[2.0, 0.0], [2.0, 0.0], [2.0, 0.0]])
+    fixed = LaplaceLikelihood(scale=0.5, min_scale=1e-6, x_dim=2)
+    b = 0.5  # -log p = |x - mu| / b + log(2 b), summed over the 2 dims
+    expected = ((x - loc).abs() / b + math.log(2 * b)).sum(1)
+    assert torch.allclose(fixed.nll(fixed.distribution(loc), x), expected, atol=1e-5)
+    lik = LaplaceLikelihood(learn_scale="analytic", scale=2.0, min_scale=0.1, x_dim=2, momentum=0.5).train()
+    assert torch.allclose(lik.running_sq_residual, torch.tensor([2.0, 2.0]))  # the scale itself (power 1)
+    nll = lik.nll(lik.distribution(loc), x)
+    mad = torch.tensor([1.0, 0.1])  # dim 1: (1 + 2 + 0) / 3; dim 2: 0.01 < min_scale
+    assert torch.allclose(nll, ((x - loc).abs() / mad + torch.log(2 * mad)).sum(1), atol=1e-5)
+    assert torch.allclose(lik.running_sq_residual, 0.5 * 2.0 + 0.5 * torch.tensor([1.0, 0.01]))
+    lik.eval()
+    assert torch.allclose(lik.distribution(loc).scale[0], lik.running_sq_residual.clamp_min(0.1))
+    # trimmed: the worst row by |residual| / scale is left out of the estimate
+    trim = LaplaceLikelihood(learn_scale="analytic", x_dim=1, momentum=1.0, scale_trim=0.2).train()
+    trim.nll(trim.distribution(torch.zeros(5, 1)), torch.tensor([[1.0], [-1.0], [1.0], [-1.0], [50.0]]))
+    assert torch.allclose(trim.running_sq_residual, torch.tensor([1.0]))
+
+
+def test_laplace_seeded_draws_repeat_and_follow_the_distribution():
+    from torch.distributions import Laplace
+
+    from vaekit.core.distributions import rsample
+
+    d = Laplace(torch.full((50_000,), 1.0), torch.full((50_000,), 2.0))
+    a = rsample(d, (), torch.Generator().manual_seed(3))
+    assert torch.equal(a, rsample(d, (), torch.Generator().manual_seed(3)))
+    assert abs(float(a.median()) - 1.0) < 0.05 and abs(float((a - 1).abs().mean()) - 2.0) < 0.05
 
 
 def test_check_data_rejects_values_outside_support():

@@ -215,6 +215,20 @@ def test_an_ensemble_has_a_member_per_scaling_and_seed_each_on_its_rows():
                                rtol=1e-4, atol=1e-3)
 
 
+def test_extra_views_add_members_with_their_own_arguments():
+    x, _ = planted()
+    det = VAEDetector(preprocessing="standard", random_state=1, likelihood="laplace",
+                      extra_views=[{"preprocessing": "rank_gauss", "likelihood": "gaussian", "epochs": 7}],
+                      **FAST).fit(x)
+    assert [m.scaling for m in det.members_] == ["standard", "rank_gauss"]
+    kinds = [type(m.model.decoder.likelihood).__name__ for m in det.members_]
+    assert kinds == ["LaplaceLikelihood", "GaussianLikelihood"]
+    assert det.get_params()["extra_views"][0]["epochs"] == 7  # stored unchanged (clone works)
+    assert det.decision_function(x[:4]).shape == (4,)
+    with pytest.raises(ConfigError, match="likelihood"):
+        VAEDetector(likelihood="cauchy").fit(x)
+
+
 def test_contamination_is_checked_as_pyod_does():
     with pytest.raises(ValueError, match="contamination"):
         VAEDetector(contamination=0.7)  # PyOD's BaseDetector checks it in __init__
@@ -238,7 +252,7 @@ def test_the_detector_is_a_facade_over_its_packaged_config():
     from vaekit.pipelines.config import config_from_dict
 
     det = VAEDetector()
-    assert det.param("epochs") == 10 and det.param("min_scale") == 0.3 and det.param("random_state") == 0
+    assert det.param("epochs") == 10 and det.param("min_scale") == 0.3 and det.param("likelihood") == "gaussian" and det.param("random_state") == 0
     cfg = det.member_config("rank_gauss", 21)
     assert cfg["data"]["preprocessing"] == "rank_gauss" and cfg["model"]["latent_dim"] == 5  # clip(21 // 4, 2, 16)
     assert config_from_dict(det.run_config()) == load_config("anomaly:detector")

@@ -32,7 +32,7 @@ its models::
     seeds: [1, 2, 3]
     runs:
       - {label: vaekit, model: vaekit}
-      - {label: vaekit-notrim, model: vaekit, params: {trim: 0}}
+      - {label: vaekit-notrim, model: vaekit, params: {trim: 0}, ranked: false}   # an ablation
       - {label: IForest, model: IForest}
     metrics: [auc_roc, auc_pr]
     layout: wide                    # one data set x model table per metric (default: long)
@@ -77,13 +77,15 @@ from .runs import _err, evaluate_run, jsonable, train_run
 class RunSpec:
     """One run of a benchmark: a table label and either a vaekit config with its own overrides
     (``config``, ``set``) or, in a suite, one of the suite's models with its arguments
-    (``model``, ``params``)."""
+    (``model``, ``params``). ``ranked: false`` marks an ablation: the group tables rank it
+    among the other models without letting it change their ranks."""
 
     label: str
     config: str = ""
     set: List[str] = field(default_factory=list)
     model: str = ""
     params: Dict[str, Any] = field(default_factory=dict)
+    ranked: bool = True
 
 
 @dataclass(frozen=True)
@@ -378,31 +380,35 @@ def _trained_run(spec: BenchmarkSpec, model, r: RunSpec, params: Dict[str, Any],
     return load_run(where, device="auto"), where
 
 
-def _mean_ranks(rows: List[Dict[str, Any]], metric: str, better: str, datasets: Sequence[str]) -> Dict[str, float]:
+def _mean_ranks(rows: List[Dict[str, Any]], metric: str, better: str, datasets: Sequence[str],
+                unranked: Sequence[str] = ()) -> Dict[str, float]:
     """Per model, its rank on ``metric`` among the models of each data set (1 = best; ties share
     the mean of their ranks), averaged over ``datasets``: ADBench's headline statistic (Han et
     al. 2022, "average rank"). A model without a value on a set is ranked among the others'
-    values there only when it has one, so its mean covers fewer sets (the ``sets`` column)."""
+    values there only when it has one, so its mean covers fewer sets (the ``sets`` column).
+    A model in ``unranked`` (an ablation) is ranked among the others, and is left out of
+    their ranks."""
     ranks: Dict[str, List[float]] = {}
     for d in datasets:
         scored = [(row["label"], _mean(row["values"][metric])) for row in rows if row["dataset"] == d]
         scored = [(lab, v) for lab, v in scored if v is not None and not math.isnan(v)]
         for lab, v in scored:
-            ahead = sum(1 for _, w in scored if (w > v if better == "max" else w < v))
-            ties = sum(1 for _, w in scored if w == v)  # itself included
+            pool = [w for other, w in scored if other == lab or other not in unranked]
+            ahead = sum(1 for w in pool if (w > v if better == "max" else w < v))
+            ties = sum(1 for w in pool if w == v)  # itself included
             # the tied models span ranks ahead+1 .. ahead+ties; each takes their mean
             ranks.setdefault(lab, []).append(ahead + (ties + 1) / 2)
     return {lab: sum(r) / len(r) for lab, r in ranks.items()}
 
 
 def _group_table(title: str, rows: List[Dict[str, Any]], metrics: Sequence[str], datasets: Sequence[str],
-                 ranked: Optional[Mapping[str, str]] = None) -> str:
+                 ranked: Optional[Mapping[str, str]] = None, unranked: Sequence[str] = ()) -> str:
     """Per model, the mean over ``datasets`` of its per-set seed means (sets without a value are
     counted in the ``sets`` column, so a missing one is visible), and for each metric of
     ``ranked`` (metric -> ``"max"`` or ``"min"``, the better direction) its mean rank."""
     ranked = {m: b for m, b in (ranked or {}).items() if m in metrics}
     labels = list(dict.fromkeys(row["label"] for row in rows))
-    ranks = {m: _mean_ranks(rows, m, b, datasets) for m, b in ranked.items()}
+    ranks = {m: _mean_ranks(rows, m, b, datasets, unranked) for m, b in ranked.items()}
     head = list(metrics) + [f"rank {m}" for m in ranked]
     lines = [f"### {title}", "", "| model | " + " | ".join(head) + " | sets |", "|" + " --- |" * (len(head) + 2)]
     for lab in labels:
@@ -443,7 +449,8 @@ def _tables(spec: BenchmarkSpec, rows: List[Dict[str, Any]], datasets: List[Opti
             lines.append("| " + " | ".join(cells) + " |")
         parts.append("\n".join(lines) + "\n")
     for g, names in groups.items():
-        parts.append(_group_table(f"mean over {g} sets ({len(names)})", rows, spec.metrics, names, ranked))
+        parts.append(_group_table(f"mean over {g} sets ({len(names)})", rows, spec.metrics, names, ranked,
+                                  [r.label for r in spec.runs if not r.ranked]))
     return "\n".join(parts)
 
 

@@ -80,6 +80,10 @@ def test_group_tables_give_the_mean_rank_of_each_ranked_metric():
     # s1: A 91 (tie with C 91) -> 1.5 each, B 3; s2: B, C tie at 1.5, A 3; s3: C 1, B 2 (A has none)
     assert ranks == {"A": (1.5 + 3) / 2, "B": (3 + 1.5 + 2) / 3, "C": (1.5 + 1.5 + 1) / 3}
     assert _mean_ranks(rows, "auc_roc", "min", ["s3"]) == {"B": 1.0, "C": 2.0}
+    # an ablation (unranked) is ranked among the others and does not move their ranks
+    ab = rows + [row("D", "s1", [95]), row("D", "s2", [95]), row("D", "s3", [95])]
+    with_d = _mean_ranks(ab, "auc_roc", "max", ["s1", "s2", "s3"], unranked=["D"])
+    assert {k: v for k, v in with_d.items() if k != "D"} == ranks and with_d["D"] == 1.0
     table = _group_table("mean over all sets (3)", rows, ["auc_roc"], ["s1", "s2", "s3"], {"auc_roc": "max"})
     assert "| model | auc_roc | rank auc_roc | sets |" in table
     assert "| C | 75.33 | 1.33 | 3/3 |" in table and "| A | 70.5 | 2.25 | 2/3 |" in table

@@ -364,8 +364,9 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         """A copy of this detector's arguments with ``overrides`` (one extra view's) applied."""
         from sklearn.base import clone
 
-        over = {k: v for k, v in overrides.items() if k != "preprocessing"}
-        return clone(self).set_params(extra_views=None, n_estimators=1, max_samples=None, **over)
+        over = {"extra_views": None, "n_estimators": 1, "max_samples": None,
+                **{k: v for k, v in overrides.items() if k != "preprocessing"}}
+        return clone(self).set_params(**over)
 
     def _member_rows(self, n: int, k: int) -> Optional[np.ndarray]:
         """The training rows of member ``k`` (``None``: all ``n``), drawn with seed

@@ -218,11 +218,12 @@ def test_an_ensemble_has_a_member_per_scaling_and_seed_each_on_its_rows():
 def test_extra_views_add_members_with_their_own_arguments():
     x, _ = planted()
     det = VAEDetector(preprocessing="standard", random_state=1, likelihood="laplace",
-                      extra_views=[{"preprocessing": "rank_gauss", "likelihood": "gaussian", "epochs": 7}],
+                      extra_views=[{"preprocessing": "rank_gauss", "likelihood": "gaussian", "epochs": 7},
+                                   {"preprocessing": "standard", "max_samples": 50, "epochs": 3}],
                       **FAST).fit(x)
-    assert [m.scaling for m in det.members_] == ["standard", "rank_gauss"]
+    assert [m.scaling for m in det.members_] == ["standard", "rank_gauss", "standard"]
     kinds = [type(m.model.decoder.likelihood).__name__ for m in det.members_]
-    assert kinds == ["LaplaceLikelihood", "GaussianLikelihood"]
+    assert kinds == ["LaplaceLikelihood", "GaussianLikelihood", "LaplaceLikelihood"]
     assert det.get_params()["extra_views"][0]["epochs"] == 7  # stored unchanged (clone works)
     assert det.decision_function(x[:4]).shape == (4,)
     with pytest.raises(ConfigError, match="likelihood"):

@@ -45,7 +45,7 @@ from vaekit.core.types import DataBundle, DataInfo
 
 from .features import MIN_TRAIN_ROWS, check_train_rows
 from .preprocess import SCALINGS, TabularPreprocessor
-from .scoring import anomaly_scores, check_score, feature_nll
+from .scoring import aggregate_posterior, anomaly_scores, check_score, feature_nll
 
 KL_COLUMN = "[latent KL]"
 #: The packaged run config VAEDetector is a facade of (``anomaly:detector``).
@@ -67,6 +67,7 @@ class DetectorMember:
     model: object
     score_loc: float = 0.0
     score_scale: float = 1.0
+    mixture: Optional[Tuple[Any, Any]] = None
 
 
 class VAEDetector(ConfigEstimator, BaseDetector):
@@ -119,8 +120,10 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         records); ``None`` uses ``contamination`` (capped at 0.4); 0 trains on every record.
         The default sits above the contamination of most real tables; benchmarks/RESULTS.md
         measures 0 to 0.4.
-    score : {"elbo", "iwae", "recon_prob"}
-        Default ``elbo``. The anomaly score (see :mod:`~vaekit.domains.anomaly.scoring`).
+    score : {"elbo", "iwae", "recon_prob", "elbo_agg"}
+        Default ``elbo``. The anomaly score (see :mod:`~vaekit.domains.anomaly.scoring`);
+        ``elbo_agg`` replaces the prior by the aggregate posterior of (up to 1,000 of) the
+        training rows, kept in each member's ``mixture``.
     n_score_samples : int
         Default ``16``. Posterior draws per record when scoring.
     dropout : float
@@ -400,12 +403,14 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         set_key(cfg, "train.seed", int(self.param("random_state")) + k)
         model, train = fit_vae(cfg, data, where="VAEDetector")
         self.n_steps_ = train.max_steps
-        return DetectorMember(scaling, pre, model), xt
+        mixture = aggregate_posterior(model, x_fit, seed=int(self.param("random_state"))) \
+            if self.param("score") == "elbo_agg" else None
+        return DetectorMember(scaling, pre, model, mixture=mixture), xt
 
     # ------------------------------------------------------------------ scores
     def _member_scores(self, member: DetectorMember, xt: np.ndarray) -> np.ndarray:
         return anomaly_scores(member.model, xt, self.param("score"), self.param("n_score_samples"),
-                              seed=int(self.param("random_state")))
+                              seed=int(self.param("random_state")), mixture=member.mixture)
 
     def _combine(self, scores: Sequence[np.ndarray]) -> np.ndarray:
         """Mean over members of ``(score - loc) / scale``; one member's score passes unchanged."""

@@ -27,8 +27,9 @@ class AnomalyEvalOptions:
 
     Attributes
     ----------
-    score : {"elbo", "iwae", "recon_prob"}
-        The anomaly score (:mod:`~vaekit.domains.anomaly.scoring`).
+    score : {"elbo", "iwae", "recon_prob", "elbo_agg"}
+        The anomaly score (:mod:`~vaekit.domains.anomaly.scoring`; ``elbo_agg`` takes the
+        aggregate posterior of the training split's rows).
     n_score_samples : int
         Posterior draws per record.
     fpr : float
@@ -84,9 +85,18 @@ def vae_scores(ctx: EvalContext) -> np.ndarray:
     ndarray, shape (n,)
         float64 nats, higher = more anomalous; cached under :data:`VAE_SCORES`.
     """
+    from .scoring import aggregate_posterior
+
     o = ctx.options_as(AnomalyEvalOptions)
-    return ctx.cached(VAE_SCORES, lambda: anomaly_scores(ctx.model, ctx.dataset.x.numpy(), o.score,
-                                                         o.n_score_samples, seed=ctx.seed))
+
+    def scores():
+        # elbo_agg's mixture: the posteriors of the training split's rows
+        mixture = aggregate_posterior(ctx.model, ctx.data.train.x.numpy(), seed=ctx.seed) \
+            if o.score == "elbo_agg" else None
+        return anomaly_scores(ctx.model, ctx.dataset.x.numpy(), o.score, o.n_score_samples, seed=ctx.seed,
+                              mixture=mixture)
+
+    return ctx.cached(VAE_SCORES, scores)
 
 
 def baseline_scores(ctx: EvalContext) -> Dict[str, np.ndarray]:

@@ -146,6 +146,20 @@ def test_scores_agree_with_their_definitions(fitted):
     rp = anomaly_scores(det.model_, xt, "recon_prob", 64, seed=0)
     assert iw.mean() <= elbo.mean()  # the IW bound is tighter than the ELBO
     assert (rp <= elbo + 1e-9).all()  # the reconstruction term alone leaves out a KL >= 0
+    # elbo_agg with a one-component "mixture" N(0, I) is the ELBO with a Monte-Carlo KL
+    import torch
+
+    from vaekit.domains.anomaly.scoring import aggregate_posterior
+
+    u = det.model_.encode(torch.as_tensor(xt[:1], dtype=torch.float32)).loc.shape[-1]
+    prior = (torch.zeros(1, u), torch.ones(1, u))
+    mc = anomaly_scores(det.model_, xt, "elbo_agg", 4000, seed=0, mixture=prior)
+    np.testing.assert_allclose(mc, anomaly_scores(det.model_, xt, "elbo", 4000, seed=0), rtol=0.02, atol=0.05)
+    with pytest.raises(ConfigError, match="mixture"):
+        anomaly_scores(det.model_, xt, "elbo_agg", 4)
+    # the training rows' aggregate posterior: K components of the latent's size
+    loc, scale = aggregate_posterior(det.model_, xt, k=20)
+    assert loc.shape == scale.shape == (20, u) and (scale > 0).all()
 
 
 def test_fewer_rows_than_a_batch_trains_full_batch():

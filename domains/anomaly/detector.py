@@ -299,6 +299,16 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         if not ok:
             raise ConfigError(f"VAEDetector(max_samples=...): must be None (all rows), an int >= {MIN_TRAIN_ROWS} (rows "
                               f"per member) or a float in (0, 1] (a fraction of the rows); got {m!r}.")
+        allowed = set(self.get_params()) - {"extra_views", "contamination"}
+        for i, view in enumerate(self.extra_views or ()):
+            where = f"VAEDetector(extra_views=...)[{i}]"
+            if not isinstance(view, dict) or view.get("preprocessing") not in SCALINGS:
+                raise ConfigError(f"{where}: each extra view is a dict of VAEDetector arguments with its "
+                                  f"'preprocessing', one of {', '.join(SCALINGS)}; got {view!r}.")
+            unknown = sorted(set(view) - allowed)
+            if unknown:
+                raise ConfigError(f"{where}: {unknown} are not VAEDetector arguments a view can set; valid: "
+                                  f"{', '.join(sorted(allowed))}.")
         if self.latent_dim is not None and (not isinstance(self.latent_dim, (int, np.integer)) or self.latent_dim < 1):
             raise ConfigError(f"VAEDetector(latent_dim=...): must be a positive integer or None; got "
                               f"{self.latent_dim!r}.")

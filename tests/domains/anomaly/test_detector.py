@@ -200,6 +200,8 @@ def test_mixed_table_with_missing_values_and_categories_and_explain():
     (dict(preprocessing="zscore"), "preprocessing"), (dict(score="mse"), "score"),
     (dict(trim=0.6), "trim"), (dict(min_scale=0.0), "min_scale"), (dict(epochs=0), "epochs"), (dict(latent_dim=0), "latent_dim"),
     (dict(n_estimators=0), "n_estimators"), (dict(max_samples=5), "max_samples"), (dict(max_samples=1.5), "max_samples"),
+    (dict(extra_views=[{"epochs": 3}]), r"extra_views=\.\.\.\)\[0\].*'preprocessing'"),
+    (dict(extra_views=[{"preprocessing": "standard", "epoch": 3}]), r"\['epoch'\] are not VAEDetector arguments"),
 ])
 def test_bad_parameters_fail_at_fit_with_the_parameter_named(kwargs, match):
     with pytest.raises(ConfigError, match=match):

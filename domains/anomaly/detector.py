@@ -68,6 +68,11 @@ class DetectorMember:
     score_loc: float = 0.0
     score_scale: float = 1.0
     mixture: Optional[Tuple[Any, Any]] = None
+    columns: Optional[np.ndarray] = None  # the model columns it sees (max_features); None = all
+
+    def view(self, xt: np.ndarray) -> np.ndarray:
+        """The member's columns of preprocessed rows ``xt`` ``(n, d)``."""
+        return xt if self.columns is None else xt[:, self.columns]
 
 
 class VAEDetector(ConfigEstimator, BaseDetector):
@@ -159,6 +164,10 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         Rows each member trains on, drawn without replacement: an int is a count, a float in
         (0, 1] a fraction of the rows; ``None`` (default) trains every member on all rows.
         Every member is scored, and standardised, on all training rows.
+    max_features : int, float or None
+        Input features each member sees (feature bagging, Lazarevic & Kumar 2005, PyOD's
+        ``FeatureBagging``): an int is a count, a float in (0, 1] a fraction; drawn without
+        replacement per member with seed ``random_state + k``; ``None`` (default): all.
     extra_views : sequence of dict, optional
         More members beside those of ``preprocessing``: each a dict of this detector's
         arguments for one VAE, with its ``preprocessing`` (one scaling) and any others that
@@ -218,8 +227,10 @@ class VAEDetector(ConfigEstimator, BaseDetector):
                  n_score_samples: int = FROM_CONFIG, dropout: float = FROM_CONFIG, min_scale: float = FROM_CONFIG,
                  device: str = FROM_CONFIG, random_state: int = FROM_CONFIG, verbose: int = FROM_CONFIG,
                  n_estimators: int = 1, max_samples: Union[int, float, None] = None,
-                 extra_views: Optional[Sequence[Dict[str, Any]]] = None, likelihood: str = FROM_CONFIG):
+                 extra_views: Optional[Sequence[Dict[str, Any]]] = None, likelihood: str = FROM_CONFIG,
+                 max_features: Union[int, float, None] = None):
         super().__init__(contamination=contamination)
+        self.max_features = max_features
         self.likelihood = likelihood
         self.extra_views = extra_views
         self.preprocessing = preprocessing
@@ -299,6 +310,11 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         if not ok:
             raise ConfigError(f"VAEDetector(max_samples=...): must be None (all rows), an int >= {MIN_TRAIN_ROWS} (rows "
                               f"per member) or a float in (0, 1] (a fraction of the rows); got {m!r}.")
+        f = self.max_features
+        if not (f is None or (isinstance(f, (int, np.integer)) and not isinstance(f, bool) and f >= 1)
+                or (isinstance(f, float) and 0 < f <= 1)):
+            raise ConfigError(f"VAEDetector(max_features=...): must be None (all), an int >= 1 (features per member) "
+                              f"or a float in (0, 1] (a fraction); got {f!r}.")
         allowed = set(self.get_params()) - {"extra_views", "contamination"}
         for i, view in enumerate(self.extra_views or ()):
             where = f"VAEDetector(extra_views=...)[{i}]"
@@ -377,9 +393,23 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         """A copy of this detector's arguments with ``overrides`` (one extra view's) applied."""
         from sklearn.base import clone
 
-        over = {"extra_views": None, "n_estimators": 1, "max_samples": None,
+        over = {"extra_views": None, "n_estimators": 1, "max_samples": None, "max_features": None,
                 **{k: v for k, v in overrides.items() if k != "preprocessing"}}
         return clone(self).set_params(**over)
+
+    def _member_columns(self, pre: TabularPreprocessor, k: int) -> Optional[np.ndarray]:
+        """The model columns of member ``k``: those of a random subset of the input features
+        (``max_features``, seed ``random_state + k``); ``None``: all."""
+        f, n_feat = self.max_features, pre.n_features_in_
+        if f is None:
+            return None
+        size = int(f) if isinstance(f, (int, np.integer)) else int(np.ceil(float(f) * n_feat))
+        size = max(1, min(n_feat, size))
+        if size >= n_feat:
+            return None
+        rng = np.random.default_rng(int(self.param("random_state")) + 10_000 + k)
+        chosen = rng.choice(n_feat, size, replace=False)
+        return np.flatnonzero(np.isin(pre.groups_, chosen))
 
     def _member_rows(self, n: int, k: int) -> Optional[np.ndarray]:
         """The training rows of member ``k`` (``None``: all ``n``), drawn with seed
@@ -405,7 +435,11 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         check_train_rows(n, where, f"Fit on at least {MIN_TRAIN_ROWS} rows: a detector learns what normal rows look "
                                    f"like from them.")
         rows = self._member_rows(n, k)
+        columns = self._member_columns(pre, k)
         x_fit = xt if rows is None else xt[rows]
+        if columns is not None:
+            x_fit = x_fit[:, columns]
+        d = x_fit.shape[1]
         info = DataInfo(kind="vector", shape=(d,), likelihood="gaussian", n_train=len(x_fit))
         data = DataBundle(train=ArrayDataset(x_fit, where=where), val=None, test=None, info=info,
                           collate=collate_arrays)
@@ -415,11 +449,11 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         self.n_steps_ = train.max_steps
         mixture = aggregate_posterior(model, x_fit, seed=int(self.param("random_state"))) \
             if self.param("score") == "elbo_agg" else None
-        return DetectorMember(scaling, pre, model, mixture=mixture), xt
+        return DetectorMember(scaling, pre, model, mixture=mixture, columns=columns), xt
 
     # ------------------------------------------------------------------ scores
     def _member_scores(self, member: DetectorMember, xt: np.ndarray) -> np.ndarray:
-        return anomaly_scores(member.model, xt, self.param("score"), self.param("n_score_samples"),
+        return anomaly_scores(member.model, member.view(xt), self.param("score"), self.param("n_score_samples"),
                               seed=int(self.param("random_state")), mixture=member.mixture)
 
     def _combine(self, scores: Sequence[np.ndarray]) -> np.ndarray:
@@ -457,7 +491,12 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         per_feature, kl = 0.0, 0.0
         for m in self.members_:
             xt = m.preprocessor.transform(X, "VAEDetector.explain(X)")
-            nll, kl_m = feature_nll(m.model, xt, self.param("n_score_samples"), seed=int(self.param("random_state")))
+            nll, kl_m = feature_nll(m.model, m.view(xt), self.param("n_score_samples"),
+                                    seed=int(self.param("random_state")))
+            if m.columns is not None:  # the columns the member does not see contribute nothing
+                full = np.zeros((len(nll), xt.shape[1]))
+                full[:, m.columns] = nll
+                nll = full
             per_feature = per_feature + m.preprocessor.group_sums(nll) / m.score_scale
             kl = kl + kl_m / m.score_scale
         per_feature, kl = per_feature / len(self.members_), kl / len(self.members_)

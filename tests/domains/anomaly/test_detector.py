@@ -200,6 +200,7 @@ def test_mixed_table_with_missing_values_and_categories_and_explain():
     (dict(preprocessing="zscore"), "preprocessing"), (dict(score="mse"), "score"),
     (dict(trim=0.6), "trim"), (dict(min_scale=0.0), "min_scale"), (dict(epochs=0), "epochs"), (dict(latent_dim=0), "latent_dim"),
     (dict(n_estimators=0), "n_estimators"), (dict(max_samples=5), "max_samples"), (dict(max_samples=1.5), "max_samples"),
+    (dict(max_features=0), "max_features"), (dict(max_features=1.2), "max_features"),
     (dict(extra_views=[{"epochs": 3}]), r"extra_views=\.\.\.\)\[0\].*'preprocessing'"),
     (dict(extra_views=[{"preprocessing": "standard", "epoch": 3}]), r"\['epoch'\] are not VAEDetector arguments"),
 ])
@@ -229,6 +230,18 @@ def test_an_ensemble_has_a_member_per_scaling_and_seed_each_on_its_rows():
     ex = det.explain(x[:5])
     np.testing.assert_allclose(ex.sum(axis=1).to_numpy(), det.decision_function(x[:5]) + det.score_offset_,
                                rtol=1e-4, atol=1e-3)
+
+
+def test_feature_bagging_members_see_their_features_and_explain_still_adds_up():
+    x, _ = planted()  # 8 features
+    det = VAEDetector(preprocessing="standard", n_estimators=3, max_features=0.5, random_state=2, **FAST).fit(x)
+    cols = [m.columns for m in det.members_]
+    assert all(c is not None and len(c) == 4 for c in cols) and len({tuple(c) for c in cols}) > 1
+    assert [m.model.decoder.likelihood.running_sq_residual.shape[0] for m in det.members_] == [4, 4, 4]
+    ex = det.explain(x[:5])
+    np.testing.assert_allclose(ex.sum(axis=1).to_numpy(), det.decision_function(x[:5]) + det.score_offset_,
+                               rtol=1e-4, atol=1e-3)
+    assert VAEDetector(max_features=1.0)._member_columns(det.members_[0].preprocessor, 0) is None
 
 
 def test_extra_views_add_members_with_their_own_arguments():

@@ -56,6 +56,26 @@ class NotFittedError(_VkNotFitted, _SkNotFitted):
     """The detector was used before ``fit`` (both vaekit's and scikit-learn's NotFittedError)."""
 
 
+def _check_subset(name: str, value, min_count: int, what: str) -> None:
+    """``value`` of ``max_samples`` / ``max_features``: None, an int >= ``min_count`` or a
+    fraction in (0, 1]."""
+    ok = value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+                           and value >= min_count) or (isinstance(value, float) and 0 < value <= 1)
+    if not ok:
+        raise ConfigError(f"VAEDetector({name}=...): must be None (all {what}), an int >= {min_count} ({what} per "
+                          f"member) or a float in (0, 1] (a fraction of the {what}); got {value!r}.")
+
+
+def _subset_size(value, n: int) -> Optional[int]:
+    """How many of ``n`` a member takes for ``max_samples`` / ``max_features`` ``value`` (a
+    count or a fraction, at least 1); ``None`` when that is all ``n``."""
+    if value is None:
+        return None
+    size = int(value) if isinstance(value, (int, np.integer)) else int(np.ceil(float(value) * n))
+    size = max(1, min(n, size))
+    return None if size >= n else size
+
+
 @dataclass
 class DetectorMember:
     """One fitted VAE of a :class:`VAEDetector`: its column scaling, preprocessor and model,
@@ -304,17 +324,8 @@ class VAEDetector(ConfigEstimator, BaseDetector):
                 or self.n_estimators < 1:
             raise ConfigError(f"VAEDetector(n_estimators=...): must be a positive integer (VAEs per scaling); got "
                               f"{self.n_estimators!r}.")
-        m = self.max_samples
-        ok = m is None or (isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m >= MIN_TRAIN_ROWS) \
-            or (isinstance(m, float) and 0 < m <= 1)
-        if not ok:
-            raise ConfigError(f"VAEDetector(max_samples=...): must be None (all rows), an int >= {MIN_TRAIN_ROWS} (rows "
-                              f"per member) or a float in (0, 1] (a fraction of the rows); got {m!r}.")
-        f = self.max_features
-        if not (f is None or (isinstance(f, (int, np.integer)) and not isinstance(f, bool) and f >= 1)
-                or (isinstance(f, float) and 0 < f <= 1)):
-            raise ConfigError(f"VAEDetector(max_features=...): must be None (all), an int >= 1 (features per member) "
-                              f"or a float in (0, 1] (a fraction); got {f!r}.")
+        _check_subset("max_samples", self.max_samples, MIN_TRAIN_ROWS, "rows")
+        _check_subset("max_features", self.max_features, 1, "features")
         allowed = set(self.get_params()) - {"extra_views", "contamination"}
         for i, view in enumerate(self.extra_views or ()):
             where = f"VAEDetector(extra_views=...)[{i}]"
@@ -374,8 +385,10 @@ class VAEDetector(ConfigEstimator, BaseDetector):
         """
         self._check_params()
         self._set_n_classes(y)
-        members = [self._fit_member(scaling, X, k) for scaling in self._scalings() for k in range(self.n_estimators)]
-        members += [self._view(v)._fit_member(v["preprocessing"], X, 0) for v in self.extra_views or ()]
+        prepared: Dict[Any, Tuple[TabularPreprocessor, np.ndarray]] = {}  # one preprocessing per scaling
+        members = [self._fit_member(scaling, X, k, prepared) for scaling in self._scalings()
+                   for k in range(self.n_estimators)]
+        members += [self._view(v)._fit_member(v["preprocessing"], X, 0, prepared) for v in self.extra_views or ()]
         scores = [self._member_scores(m, xt) for m, xt in members]
         if len(members) > 1:
             for (m, _), s in zip(members, scores):
@@ -400,12 +413,9 @@ class VAEDetector(ConfigEstimator, BaseDetector):
     def _member_columns(self, pre: TabularPreprocessor, k: int) -> Optional[np.ndarray]:
         """The model columns of member ``k``: those of a random subset of the input features
         (``max_features``, seed ``random_state + k``); ``None``: all."""
-        f, n_feat = self.max_features, pre.n_features_in_
-        if f is None:
-            return None
-        size = int(f) if isinstance(f, (int, np.integer)) else int(np.ceil(float(f) * n_feat))
-        size = max(1, min(n_feat, size))
-        if size >= n_feat:
+        n_feat = pre.n_features_in_
+        size = _subset_size(self.max_features, n_feat)
+        if size is None:
             return None
         rng = np.random.default_rng(int(self.param("random_state")) + 10_000 + k)
         chosen = rng.choice(n_feat, size, replace=False)
@@ -414,24 +424,28 @@ class VAEDetector(ConfigEstimator, BaseDetector):
     def _member_rows(self, n: int, k: int) -> Optional[np.ndarray]:
         """The training rows of member ``k`` (``None``: all ``n``), drawn with seed
         ``random_state + k``."""
-        m = self.max_samples
-        if m is None:
-            return None
-        size = int(m) if isinstance(m, (int, np.integer)) else int(np.ceil(float(m) * n))
-        size = max(1, min(n, size))
-        if size >= n:
+        size = _subset_size(self.max_samples, n)
+        if size is None:
             return None
         rng = np.random.default_rng(int(self.param("random_state")) + k)
         return np.sort(rng.choice(n, size, replace=False))
 
-    def _fit_member(self, scaling: str, X, k: int = 0) -> Tuple[DetectorMember, np.ndarray]:
-        """Preprocess ``X`` with ``scaling`` (fitted on all rows) and train VAE ``k`` of
+    def _fit_member(self, scaling: str, X, k: int = 0,
+                    prepared: Optional[Dict[Any, Tuple[TabularPreprocessor, np.ndarray]]] = None,
+                    ) -> Tuple[DetectorMember, np.ndarray]:
+        """Preprocess ``X`` with ``scaling`` (fitted on all rows; reused from ``prepared`` when
+        another member of the same preprocessing did it) and train VAE ``k`` of
         :meth:`member_config` (seed ``random_state + k``) on its rows (:meth:`_member_rows`).
         Returns the member and all rows, preprocessed."""
         where = "VAEDetector.fit(X)"
-        pre = TabularPreprocessor(scaling, self.param("categorical_columns"), random_state=self.param("random_state"))
-        xt = pre.fit_transform(X, where)
-        n, d = xt.shape
+        cats, seed = self.param("categorical_columns"), self.param("random_state")
+        key = (scaling, None if cats is None else tuple(cats), seed)
+        prepared = {} if prepared is None else prepared
+        if key not in prepared:
+            pre = TabularPreprocessor(scaling, cats, random_state=seed)
+            prepared[key] = (pre, pre.fit_transform(X, where))
+        pre, xt = prepared[key]
+        n = xt.shape[0]
         check_train_rows(n, where, f"Fit on at least {MIN_TRAIN_ROWS} rows: a detector learns what normal rows look "
                                    f"like from them.")
         rows = self._member_rows(n, k)

@@ -78,6 +78,14 @@ def load_adbench(root: str | Path, names: Optional[Iterable[str]] = None) -> Dic
 def _load(seed: int, options: Mapping[str, Any]) -> Dict[Optional[str], Tuple[np.ndarray, ...]]:
     """Every data set of ``options`` split for ``seed``: ``{name: (X_train, X_test, y_train, y_test)}``."""
     names = options.get("datasets")
+    if isinstance(names, str):  # a development half by name, not a list of sets
+        from .io import MEDICAL, OTHER, development_halves
+
+        halves = dict(zip(("selection", "confirmation"), development_halves(list(MEDICAL) + list(OTHER))))
+        if names not in halves:
+            raise ConfigError(f"options.datasets: a list of set names, or 'selection' / 'confirmation' (the fixed "
+                              f"development halves); got {names!r}.")
+        names = halves[names]
     return {name: adbench_split(X, y, seed)
             for name, (X, y) in load_adbench(str(options["root"]), list(names) if names else None).items()}
 
@@ -122,7 +130,8 @@ def _describe(rec: Mapping[str, Any]) -> str:
 
 #: ``anomaly:adbench``: ``runs[].model`` is ``vaekit`` (a :class:`~vaekit.domains.anomaly.detector.VAEDetector`,
 #: ``params`` = its arguments) or a PyOD detector name (``params`` = its constructor's); options
-#: ``root`` (the folder of ADBench ``.npz`` files) and ``datasets`` (names; default every file there).
+#: ``root`` (the folder of ADBench ``.npz`` files) and ``datasets`` (names, or ``selection`` /
+#: ``confirmation`` for a development half; default every file there).
 PROTOCOLS = {
     "adbench": Protocol(
         doc="ADBench unsupervised protocol (Han et al. 2022): resample, 70/30 stratified split, MinMax, fit on "

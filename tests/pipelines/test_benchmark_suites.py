@@ -89,7 +89,7 @@ def test_group_tables_give_the_mean_rank_of_each_ranked_metric():
     assert "| C | 75.33 | 1.33 | 3/3 |" in table and "| A | 70.5 | 2.25 | 2/3 |" in table
 
 
-def test_adbench_development_halves_are_fixed_by_name():
+def test_adbench_development_halves_are_fixed_by_name(tmp_path):
     """The selection / confirmation split: alternate names in case-insensitive order, within the
     medical sets and within the others; a subset keeps each set in its half."""
     from vaekit.domains.anomaly.io import MEDICAL, OTHER, development_halves
@@ -102,6 +102,15 @@ def test_adbench_development_halves_are_fixed_by_name():
     assert [n for n in selection if n in MEDICAL] == ["breastw", "Hepatitis", "mammography", "WBC", "WPBC"]
     assert [n for n in confirmation if n in MEDICAL] == ["cardio", "Lymphography", "thyroid", "WDBC"]
     assert confirmation[4:7] == ["campaign", "cover", "fault"]
+    # options.datasets may name a half: the selection half asks for its 18 sets (this root has 2)
+    from vaekit.domains.anomaly.protocol import _load
+
+    root = _adbench_dir(tmp_path)
+    with pytest.raises(ConfigError, match="breastw") as err:
+        _load(1, {"root": str(root), "datasets": "selection"})
+    assert "'cardio'" not in str(err.value).split("available")[0]  # a confirmation set is not asked for
+    with pytest.raises(ConfigError, match="'selection' / 'confirmation'"):
+        _load(1, {"root": str(root), "datasets": "half"})
     groups = _adbench_groups(["cardio", "glass", "WBC"])
     assert groups["selection"] == ["glass", "WBC"] and groups["confirmation"] == ["cardio"]
     assert groups["medical selection"] == ["WBC"] and groups["other"] == ["glass"]
